@@ -1,0 +1,106 @@
+"""Every tunable of the library, named with its unit, in frozen dataclasses.
+
+The library never reads environment variables; callers pass these objects explicitly and
+the defaults are what the benchmarks report. Lengths are pixels at the 500 dpi working
+resolution (``_px``), angles radians (``_rad``), frequencies cycles per pixel (``_cpp``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from matcher.errors import InvalidParameterError
+
+__all__ = ["ExtractionParams", "WORKING_DPI"]
+
+#: Extraction works at this resolution; other images are resampled first.
+WORKING_DPI = 500
+
+
+def _check_positive(obj: object) -> None:
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value) or value < 0:
+                raise InvalidParameterError(f"{type(obj).__name__}.{f.name} must be >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """Foreground segmentation from smoothed gradient energy (Bazen & Gerez 2001, simplified)."""
+
+    energy_sigma_px: float = 6.0       # Gaussian window of the gradient energy
+    threshold_scale: float = 0.3       # fraction of the Otsu threshold of log-energy
+    closing_radius_px: int = 8         # fills gaps between ridges and small scars
+    opening_radius_px: int = 8         # removes specks and thin smudges
+    min_area_px: int = 4000            # smaller foregrounds count as empty
+    erosion_px: int = 4                # shrink so the mask border stays inside the print
+
+
+@dataclass(frozen=True)
+class OrientationParams:
+    """Gradient-based orientation with coherence (Bazen & Gerez 2002; Handbook §3.2.1)."""
+
+    gradient_sigma_px: float = 1.0     # pre-smoothing of the derivative filters
+    window_sigma_px: float = 5.0       # averaging of the gradient moments
+    smoothing_sigma_px: float = 4.0    # coherence-weighted smoothing of the doubled-angle field
+
+
+@dataclass(frozen=True)
+class FrequencyParams:
+    """Ridge frequency from oriented x-signatures (Hong, Wan & Jain 1998, §2.4)."""
+
+    block_px: int = 16                 # grid step of the estimates
+    window_length_px: int = 32         # across-ridge extent of the signature
+    window_width_px: int = 16          # along-ridge extent averaged into each sample
+    min_period_px: float = 4.0         # valid ridge periods at 500 dpi
+    max_period_px: float = 16.0
+    default_period_px: float = 9.0     # used where no block is valid
+    smoothing_sigma_px: float = 24.0   # normalised convolution filling invalid blocks
+
+
+@dataclass(frozen=True)
+class EnhancementParams:
+    """Contextual filtering: an even-symmetric Gabor filter tuned to the local orientation and
+    frequency (Hong, Wan & Jain 1998, eq. 13-15), applied as two oriented 1-D passes."""
+
+    along_sigma_px: float = 2.5        # Gaussian smoothing along the ridge (sigma_y of eq. 13)
+    across_sigma_px: float = 3.5       # envelope across the ridge (sigma_x of eq. 13)
+    frequency_bins: int = 48           # quantisation of the kernel table
+
+
+@dataclass(frozen=True)
+class MinutiaeParams:
+    """Detection, false-minutiae removal, direction and quality (Handbook §3.7-3.8)."""
+
+    border_distance_px: float = 9.0    # minutiae closer to the mask border are removed
+    spur_length_px: int = 15           # ending->bifurcation within this ridge length: spur
+    island_length_px: int = 20         # ending->ending along one ridge within this: short ridge
+    bridge_length_px: int = 12         # bifurcation->bifurcation within this: bridge / lake
+    break_distance_px: float = 16.0    # facing endings closer than this: broken ridge
+    break_angle_rad: float = math.radians(35.0)
+    cluster_radius_px: float = 7.0     # minutiae with >= cluster_count neighbours in it go
+    cluster_count: int = 2
+    direction_min_px: int = 5          # ridge samples used to orient a minutia
+    direction_max_px: int = 14
+    min_quality: int = 0               # below this a minutia is dropped (0: keep all)
+    max_count: int = 120               # keep the best this many (quality order)
+
+
+@dataclass(frozen=True)
+class ExtractionParams:
+    """All extraction parameters; ``ExtractionParams()`` are the defaults the benchmarks use."""
+
+    segmentation: SegmentationParams = field(default_factory=SegmentationParams)
+    orientation: OrientationParams = field(default_factory=OrientationParams)
+    frequency: FrequencyParams = field(default_factory=FrequencyParams)
+    enhancement: EnhancementParams = field(default_factory=EnhancementParams)
+    minutiae: MinutiaeParams = field(default_factory=MinutiaeParams)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_positive(getattr(self, f.name))
+        if not 1 <= self.minutiae.max_count <= 255:
+            raise InvalidParameterError(
+                f"minutiae.max_count must be in 1..255, got {self.minutiae.max_count}")

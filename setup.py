@@ -1,0 +1,35 @@
+"""Builds the native extension ``basma_native`` from ``native/``.
+
+By default the kernels are compiled for the build machine's CPU (``-O3 -march=native``).
+Set ``BASMA_PORTABLE=1`` to build a portable binary (``-O3`` only), e.g. for wheels or for
+deployment on other machines.
+"""
+
+import os
+import sys
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+
+def _compile_args() -> list[str]:
+    if sys.platform == "win32":
+        return ["/O2"]
+    args = ["-O3", "-fno-math-errno"]
+    if os.environ.get("BASMA_PORTABLE", "0") not in ("1", "true", "yes"):
+        args.append("-march=native")
+    return args
+
+
+ext_modules = [
+    Pybind11Extension(
+        "basma_native",
+        sorted(os.path.join("native", f) for f in os.listdir("native") if f.endswith(".cpp")),
+        include_dirs=["native"],
+        cxx_std=17,
+        extra_compile_args=_compile_args(),
+        define_macros=[("BASMA_PORTABLE", "1" if os.environ.get("BASMA_PORTABLE") else "0")],
+    ),
+]
+
+setup(ext_modules=ext_modules, cmdclass={"build_ext": build_ext})
