@@ -1,8 +1,20 @@
 """Basma: fingerprint minutiae extraction, templates, interchange formats and matching.
 
 The public API is exactly ``__all__``; every other module is private.
+
+Examples
+--------
+>>> import numpy as np
+>>> import matcher
+>>> rows, cols = np.mgrid[0:160, 0:160]
+>>> image = matcher.load_image((127 + 100 * np.sin(cols / 1.5)).astype(np.uint8), dpi=500)
+>>> template = matcher.extract(image)
+>>> data = matcher.formats.dumps(template, format="iso")
+>>> matcher.formats.loads(data, format="iso").width
+160
 """
 
+from matcher import formats, transparency
 from matcher.errors import (
     InvalidImageError,
     InvalidParameterError,
@@ -11,13 +23,18 @@ from matcher.errors import (
     NativeExtensionError,
     TemplateVersionError,
 )
+from matcher.features import extract
+from matcher.image import FingerprintImage, load_image
+from matcher.params import ExtractionParams
 from matcher.template import FingerPosition, FingerView, MinutiaKind, Template
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ExtractionParams",
     "FingerPosition",
     "FingerView",
+    "FingerprintImage",
     "InvalidImageError",
     "InvalidParameterError",
     "InvalidTemplateError",
@@ -27,4 +44,8 @@ __all__ = [
     "Template",
     "TemplateVersionError",
     "__version__",
+    "extract",
+    "formats",
+    "load_image",
+    "transparency",
 ]

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field, fields
 
 from matcher.errors import InvalidParameterError
 
-__all__ = ["ExtractionParams", "WORKING_DPI"]
+__all__ = ["ExtractionParams", "WORKING_DPI", "MIN_DPI", "MAX_DPI"]
 
 #: Extraction works at this resolution; other images are resampled first.
 WORKING_DPI = 500
+#: Accepted image and template resolutions (dots per inch).
+MIN_DPI = 250
+MAX_DPI = 1000
 
 
 def _check_positive(obj: object) -> None:

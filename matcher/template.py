@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.errors import InvalidTemplateError
+from matcher.params import MAX_DPI, MIN_DPI
 
 __all__ = ["MinutiaKind", "FingerPosition", "Template", "FingerView", "MAX_MINUTIAE"]
 
@@ -31,8 +32,6 @@ __all__ = ["MinutiaKind", "FingerPosition", "Template", "FingerView", "MAX_MINUT
 MAX_MINUTIAE = 255
 #: Largest coordinate/size representable in ISO/ANSI (14-bit fields) and in our int16 arrays.
 MAX_COORDINATE_PX = 16383
-MIN_DPI = 250
-MAX_DPI = 1000
 TWO_PI = 2.0 * math.pi
 
 
@@ -181,12 +180,12 @@ class Template:
         return self._hash
 
     @classmethod
-    def empty(cls, *, width: int, height: int, dpi: int = 500, image_quality: int = 0) -> "Template":
+    def empty(cls, *, width: int, height: int, dpi: int = 500, image_quality: int = 0) -> Template:
         """A template with no minutiae (a valid result for a blank or unusable capture)."""
         return cls(x=[], y=[], angle=[], kind=[], quality=[], width=width, height=height,
                    dpi=dpi, image_quality=image_quality)
 
-    def take(self, index: npt.ArrayLike) -> "Template":
+    def take(self, index: npt.ArrayLike) -> Template:
         """A new template with the minutiae selected by ``index`` (integer or boolean array)."""
         return Template(x=self.x[index], y=self.y[index], angle=self.angle[index],
                         kind=self.kind[index], quality=self.quality[index], width=self.width,

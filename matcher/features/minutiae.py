@@ -36,7 +36,7 @@ class Candidates:
     def __len__(self) -> int:
         return int(self.row.shape[0])
 
-    def select(self, keep: np.ndarray) -> "Candidates":
+    def select(self, keep: np.ndarray) -> Candidates:
         return Candidates(self.row[keep], self.col[keep], self.kind[keep], self.direction[keep],
                           self.quality[keep], tuple(a[keep] for a in self.trace))
 
