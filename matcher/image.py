@@ -86,6 +86,9 @@ sys.stdout.buffer.write(b"%d %d %d\\n" % (width, height, ppi) + pixels)
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
+#: File name suffixes of the image formats this module decodes (lower case).
+IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".jp2", ".wsq"})
+
 @dataclass(frozen=True, eq=False, repr=False)
 class FingerprintImage:
     """A grey-scale fingerprint image and its resolution, immutable.

@@ -31,8 +31,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["capture", "emit", "enabled"]
 

@@ -117,6 +117,8 @@ def oriented_filter(normalized, mask, orientation, frequency, along_kernel, acro
     smoothed = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
     enhanced = np.zeros((h, w), dtype=np.float32)
     bins = across_table.shape[0]
+    cos_phi = np.empty((h, w), dtype=np.float32)
+    sin_phi = np.empty((h, w), dtype=np.float32)
     for r in range(h):
         for c in range(w):
             if not mask[r, c]:
@@ -124,6 +126,8 @@ def oriented_filter(normalized, mask, orientation, frequency, along_kernel, acro
             phi = orientation[r, c]
             ac = math.cos(phi)
             ar = math.sin(phi)
+            cos_phi[r, c] = ac
+            sin_phi[r, c] = ar
             total = np.float32(0.0)
             for k in range(-half_a, half_a + 1):
                 total += along_kernel[k + half_a] * _bilinear_unchecked(
@@ -133,9 +137,8 @@ def oriented_filter(normalized, mask, orientation, frequency, along_kernel, acro
         for c in range(w):
             if not mask[r, c]:
                 continue
-            phi = orientation[r, c]
-            ac = math.cos(phi)
-            ar = math.sin(phi)
+            ac = cos_phi[r, c]
+            ar = sin_phi[r, c]
             index = int((frequency[r, c] - frequency_min) / frequency_step + 0.5)
             index = min(max(index, 0), bins - 1)
             total = np.float32(0.0)
@@ -336,3 +339,34 @@ def upsample_bilinear(grid, factor, h, w):
             bottom = grid[r1, col0[c]] + (grid[r1, col1[c]] - grid[r1, col0[c]]) * fc
             out[r, c] = top + (bottom - top) * fr
     return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def gradient_moments(image, factor):
+    """Sobel gradients (gx along columns, gy along rows) reduced to block means of
+    ``gx^2``, ``gy^2`` and ``gx*gy`` over ``factor`` x ``factor`` blocks, in one pass and
+    without full-resolution temporaries. Border pixels use replicated neighbours."""
+    h, w = image.shape
+    rows = (h + factor - 1) // factor
+    cols = (w + factor - 1) // factor
+    gxx = np.zeros((rows, cols), dtype=np.float32)
+    gyy = np.zeros((rows, cols), dtype=np.float32)
+    gxy = np.zeros((rows, cols), dtype=np.float32)
+    count = np.zeros((rows, cols), dtype=np.float32)
+    for r in range(h):
+        ru = max(r - 1, 0)
+        rd = min(r + 1, h - 1)
+        for c in range(w):
+            cl = max(c - 1, 0)
+            cr = min(c + 1, w - 1)
+            gx = (image[ru, cr] + 2.0 * image[r, cr] + image[rd, cr]
+                  - image[ru, cl] - 2.0 * image[r, cl] - image[rd, cl])
+            gy = (image[rd, cl] + 2.0 * image[rd, c] + image[rd, cr]
+                  - image[ru, cl] - 2.0 * image[ru, c] - image[ru, cr])
+            br = r // factor
+            bc = c // factor
+            gxx[br, bc] += gx * gx
+            gyy[br, bc] += gy * gy
+            gxy[br, bc] += gx * gy
+            count[br, bc] += 1.0
+    return gxx / count, gyy / count, gxy / count

@@ -29,17 +29,10 @@ _FACTOR = 2
 def orientation_field(normalized: np.ndarray, mask: np.ndarray,
                       params: OrientationParams) -> tuple[np.ndarray, np.ndarray]:
     """Ridge orientation (rad, [0, pi)) and coherence ([0, 1]), both float32 (H, W)."""
-    smooth = ndi.gaussian_filter(normalized, params.gradient_sigma_px)
-    gy = ndi.sobel(smooth, axis=0)
-    gx = ndi.sobel(smooth, axis=1)
-
-    def coarse(values: np.ndarray, sigma_px: float) -> np.ndarray:
-        grid = _kernels.block_mean(values.astype(np.float32), _FACTOR)
-        return ndi.gaussian_filter(grid, sigma_px / _FACTOR, mode="nearest", truncate=3.0)
-
-    gxx = coarse(gx * gx, params.window_sigma_px)
-    gyy = coarse(gy * gy, params.window_sigma_px)
-    gxy = coarse(gx * gy, params.window_sigma_px)
+    smooth = ndi.gaussian_filter(normalized, params.gradient_sigma_px, truncate=3.0)
+    sigma = params.window_sigma_px / _FACTOR
+    gxx, gyy, gxy = (ndi.gaussian_filter(m, sigma, mode="nearest", truncate=3.0)
+                     for m in _kernels.gradient_moments(smooth, _FACTOR))
     diff = gxx - gyy
     strength = np.sqrt(diff * diff + 4.0 * gxy * gxy)
     coherence = np.clip(strength / np.maximum(gxx + gyy, 1e-6), 0.0, 1.0)

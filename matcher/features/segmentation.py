@@ -18,7 +18,6 @@ from matcher.features import _kernels
 from matcher.params import SegmentationParams
 
 _FACTOR = 4  # coarse grid step in pixels
-_FLAT_ENERGY = 1.0  # squared Sobel response of a flat area (grey levels^2)
 
 
 def _disk(radius_px: float) -> np.ndarray:
@@ -27,20 +26,14 @@ def _disk(radius_px: float) -> np.ndarray:
 
 def segment(image: np.ndarray, params: SegmentationParams) -> np.ndarray:
     """Foreground mask, bool (H, W); all False when no usable print area is found."""
-    pixels = image.astype(np.float32)
-    gy = ndi.sobel(pixels, axis=0)
-    gx = ndi.sobel(pixels, axis=1)
-    energy = _kernels.block_mean(gx * gx + gy * gy, _FACTOR)
+    gxx, gyy, _ = _kernels.gradient_moments(image.astype(np.float32), _FACTOR)
+    energy = gxx + gyy
     energy = ndi.gaussian_filter(energy, params.energy_sigma_px / _FACTOR, mode="nearest")
     log_energy = np.log1p(energy)
-    # flat areas (padding, saturated sensor) carry no information about the print's
-    # contrast: leave them out of the threshold statistics so that adding a margin around
-    # an image does not move the threshold
-    textured = log_energy[energy > _FLAT_ENERGY]
-    if textured.size < 16 or float(textured.max() - textured.min()) < 1e-3:
+    if float(log_energy.max() - log_energy.min()) < 1e-3:
         return np.zeros(image.shape, dtype=bool)
-    otsu = filters.threshold_otsu(textured)
-    floor = float(np.percentile(textured, 2))
+    otsu = filters.threshold_otsu(log_energy)
+    floor = float(np.percentile(log_energy, 2))
     coarse = log_energy > otsu - params.threshold_scale * (otsu - floor)
     # closing with edge padding, so print regions touching the image border are kept
     pad = _disk(params.closing_radius_px).shape[0]

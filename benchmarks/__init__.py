@@ -1,0 +1,6 @@
+"""The researchers' command line: ``python -m benchmarks COMMAND`` (speed and, later, accuracy).
+
+Each command is a module with ``add_parser(subparsers)``, which registers its arguments and
+sets ``run`` (``args -> exit status``); :mod:`benchmarks.__main__` lists the modules. Timings
+live here, never in the tests.
+"""
