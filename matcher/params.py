@@ -71,6 +71,7 @@ class EnhancementParams:
     along_sigma_px: float = 2.5        # Gaussian smoothing along the ridge (sigma_y of eq. 13)
     across_sigma_px: float = 3.5       # envelope across the ridge (sigma_x of eq. 13)
     frequency_bins: int = 48           # quantisation of the kernel table
+    angle_bins: int = 64               # quantised filter directions (a 2.8 degree step)
 
 
 @dataclass(frozen=True)

@@ -69,15 +69,41 @@ def extract(image: FingerprintImage | np.ndarray | bytes | str, *, dpi: int | No
     return extract_pixels(loaded.at_dpi(WORKING_DPI), params)
 
 
+#: The pipeline after segmentation runs on the mask's bounding box plus this margin, aligned
+#: to the coarse grids (16 px), so results do not depend on how much background surrounds
+#: the print and no time is spent on it.
+_CROP_MARGIN_PX = 48
+_CROP_ALIGN_PX = 16
+
+
+def _crop_box(mask: np.ndarray) -> tuple[slice, slice]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0 = max(rows[0] - _CROP_MARGIN_PX, 0) // _CROP_ALIGN_PX * _CROP_ALIGN_PX
+    c0 = max(cols[0] - _CROP_MARGIN_PX, 0) // _CROP_ALIGN_PX * _CROP_ALIGN_PX
+    return (slice(r0, min(rows[-1] + _CROP_MARGIN_PX + 1, mask.shape[0])),
+            slice(c0, min(cols[-1] + _CROP_MARGIN_PX + 1, mask.shape[1])))
+
+
 def extract_pixels(pixels: np.ndarray, params: ExtractionParams) -> Template:
     """The pipeline on uint8 pixels already at the working resolution."""
-    emit = transparency.emit
     height, width = pixels.shape
-    emit("image", pixels)
-    mask = segment(pixels, params.segmentation)
-    emit("mask", mask)
-    if not mask.any():
+    transparency.emit("image", pixels)
+    full_mask = segment(pixels, params.segmentation)
+    transparency.emit("mask", full_mask)
+    if not full_mask.any():
         return Template.empty(width=width, height=height, dpi=WORKING_DPI)
+    box = _crop_box(full_mask)
+    origin = np.array([box[0].start, box[1].start])
+
+    def emit(key: str, value: np.ndarray) -> None:
+        if transparency.enabled():   # intermediates are reported at full image size
+            full = np.zeros((height, width), dtype=value.dtype)
+            full[box] = value
+            transparency.emit(key, full)
+
+    pixels = np.ascontiguousarray(pixels[box])
+    mask = np.ascontiguousarray(full_mask[box])
     normalized = normalize(pixels, mask)
     emit("normalized", normalized)
     orientation, coherence = orientation_field(normalized, mask, params.orientation)
@@ -93,10 +119,10 @@ def extract_pixels(pixels: np.ndarray, params: ExtractionParams) -> Template:
     emit("skeleton", skeleton)
     cn = _kernels.crossing_numbers(skeleton)
     found = detect(skeleton, cn, mask, orientation, params.minutiae)
-    emit("minutiae_raw", found.as_records())
+    transparency.emit("minutiae_raw", found.as_records(origin))
     kept, border_distance = remove_false(found, mask, params.minutiae)
     kept.quality = minutia_quality(kept, border_distance, coherence, params.minutiae)
-    emit("minutiae_filtered", kept.as_records())
+    transparency.emit("minutiae_filtered", kept.as_records(origin))
     kept = kept.select(kept.quality >= params.minutiae.min_quality)
     # best first; ties broken by position so the order (and the bytes) are deterministic
     order = np.lexsort((kept.col, kept.row, -np.round(kept.quality)))[: params.minutiae.max_count]
@@ -104,6 +130,6 @@ def extract_pixels(pixels: np.ndarray, params: ExtractionParams) -> Template:
     quality = np.round(best.quality).astype(np.uint8)
     # array frame (d_col, d_row) -> template angle counter-clockwise as viewed (y down)
     angle = np.mod(-best.direction, 2.0 * np.pi)
-    return Template(x=best.col, y=best.row, angle=angle, kind=best.kind, quality=quality,
+    return Template(x=best.col + origin[1], y=best.row + origin[0], angle=angle, kind=best.kind, quality=quality,
                     width=width, height=height, dpi=WORKING_DPI,
                     image_quality=image_quality(mask, coherence, valid_frequency, quality))

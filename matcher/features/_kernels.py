@@ -85,26 +85,44 @@ def ridge_periods(normalized, mask, orientation, block, length, width, min_perio
     return periods
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _bilinear_unchecked(image, r, c):
-    r0 = int(r)
-    c0 = int(c)
-    fr = r - r0
-    fc = c - c0
-    top = image[r0, c0] + (image[r0, c0 + 1] - image[r0, c0]) * fc
-    bottom = image[r0 + 1, c0] + (image[r0 + 1, c0 + 1] - image[r0 + 1, c0]) * fc
-    return top + (bottom - top) * fr
+@njit(cache=True, nogil=True)
+def _bilinear_taps(angle_bins, half, row_stride, across):
+    """Flat offsets (of the top-left neighbour) and bilinear weights of the taps
+    ``k = -half..half`` along (``across=0``: (d_row, d_col) = k (sin, cos)) or across
+    (``across=1``: k (cos, -sin)) each direction ``pi * a / angle_bins``."""
+    offsets = np.empty((angle_bins, 2 * half + 1), dtype=np.int64)
+    weights = np.empty((angle_bins, 2 * half + 1, 4), dtype=np.float32)
+    for a in range(angle_bins):
+        phi = math.pi * a / angle_bins
+        for k in range(-half, half + 1):
+            if across:
+                dr = k * math.cos(phi)
+                dc = -k * math.sin(phi)
+            else:
+                dr = k * math.sin(phi)
+                dc = k * math.cos(phi)
+            r0 = math.floor(dr)
+            c0 = math.floor(dc)
+            fr = dr - r0
+            fc = dc - c0
+            offsets[a, k + half] = int(r0) * row_stride + int(c0)
+            weights[a, k + half, 0] = (1.0 - fr) * (1.0 - fc)
+            weights[a, k + half, 1] = (1.0 - fr) * fc
+            weights[a, k + half, 2] = fr * (1.0 - fc)
+            weights[a, k + half, 3] = fr * fc
+    return offsets, weights
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def oriented_filter(normalized, mask, orientation, frequency, along_kernel, across_table,
-                    frequency_min, frequency_step):
+                    frequency_min, frequency_step, angle_bins):
     """Contextual Gabor filtering as two oriented 1-D passes (Hong et al. 1998, eq. 13).
 
     The even-symmetric Gabor kernel ``exp(-x^2/2sx^2 - y^2/2sy^2) cos(2 pi f x)`` in the
     frame of the local ridge is separable in that frame: a Gaussian along the ridge (pass 1)
-    and a cosine-modulated Gaussian across it (pass 2). Each pass samples the image along
-    the rotated axis with bilinear interpolation (zero outside the image).
+    and a cosine-modulated Gaussian across it (pass 2). As in a filter bank (Hong et al.
+    use 16 orientations), the orientation is quantised to ``angle_bins`` directions; each
+    tap is a bilinear sample of its rotated position (zero outside the image).
     ``across_table[i]`` is the zero-mean across-ridge kernel for frequency
     ``frequency_min + i * frequency_step``.
     """
@@ -112,39 +130,47 @@ def oriented_filter(normalized, mask, orientation, frequency, along_kernel, acro
     half_a = (along_kernel.shape[0] - 1) // 2
     half_b = (across_table.shape[1] - 1) // 2
     pad = max(half_a, half_b) + 2
-    source = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
-    source[pad:pad + h, pad:pad + w] = normalized
-    smoothed = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
+    pw = w + 2 * pad
+    source = np.zeros((h + 2 * pad) * pw, dtype=np.float32)
+    for r in range(h):
+        for c in range(w):
+            source[(r + pad) * pw + c + pad] = normalized[r, c]
+    # bilinear taps of every quantised direction: the centre is a whole pixel, so the
+    # fractional part of each tap position, and its four weights, depend only on the tap
+    along_off, along_wt = _bilinear_taps(angle_bins, half_a, pw, 0)
+    across_off, across_wt = _bilinear_taps(angle_bins, half_b, pw, 1)
+    smoothed = np.zeros((h + 2 * pad) * pw, dtype=np.float32)
     enhanced = np.zeros((h, w), dtype=np.float32)
     bins = across_table.shape[0]
-    cos_phi = np.empty((h, w), dtype=np.float32)
-    sin_phi = np.empty((h, w), dtype=np.float32)
+    direction = np.empty((h, w), dtype=np.int64)
     for r in range(h):
         for c in range(w):
             if not mask[r, c]:
                 continue
-            phi = orientation[r, c]
-            ac = math.cos(phi)
-            ar = math.sin(phi)
-            cos_phi[r, c] = ac
-            sin_phi[r, c] = ar
+            a = int(orientation[r, c] * angle_bins / math.pi + 0.5) % angle_bins
+            direction[r, c] = a
+            centre = (r + pad) * pw + c + pad
             total = np.float32(0.0)
-            for k in range(-half_a, half_a + 1):
-                total += along_kernel[k + half_a] * _bilinear_unchecked(
-                    source, r + pad + k * ar, c + pad + k * ac)
-            smoothed[r + pad, c + pad] = total
+            for k in range(2 * half_a + 1):
+                p = centre + along_off[a, k]
+                total += along_kernel[k] * (
+                    along_wt[a, k, 0] * source[p] + along_wt[a, k, 1] * source[p + 1]
+                    + along_wt[a, k, 2] * source[p + pw] + along_wt[a, k, 3] * source[p + pw + 1])
+            smoothed[centre] = total
     for r in range(h):
         for c in range(w):
             if not mask[r, c]:
                 continue
-            ac = cos_phi[r, c]
-            ar = sin_phi[r, c]
+            a = direction[r, c]
             index = int((frequency[r, c] - frequency_min) / frequency_step + 0.5)
             index = min(max(index, 0), bins - 1)
+            centre = (r + pad) * pw + c + pad
             total = np.float32(0.0)
-            for k in range(-half_b, half_b + 1):
-                total += across_table[index, k + half_b] * _bilinear_unchecked(
-                    smoothed, r + pad + k * ac, c + pad - k * ar)
+            for k in range(2 * half_b + 1):
+                p = centre + across_off[a, k]
+                total += across_table[index, k] * (
+                    across_wt[a, k, 0] * smoothed[p] + across_wt[a, k, 1] * smoothed[p + 1]
+                    + across_wt[a, k, 2] * smoothed[p + pw] + across_wt[a, k, 3] * smoothed[p + pw + 1])
             enhanced[r, c] = total
     return enhanced
 

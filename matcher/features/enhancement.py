@@ -42,4 +42,4 @@ def enhance(normalized: np.ndarray, mask: np.ndarray, orientation: np.ndarray,
     along, table, f_min, step = _kernels_for(params, frequency_params)
     # ridges are dark in the input; flip so that ridges come out positive
     return _kernels.oriented_filter(-normalized, mask, orientation, frequency, along, table,
-                                    np.float32(f_min), np.float32(step))
+                                    np.float32(f_min), np.float32(step), params.angle_bins)

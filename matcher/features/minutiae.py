@@ -40,11 +40,12 @@ class Candidates:
         return Candidates(self.row[keep], self.col[keep], self.kind[keep], self.direction[keep],
                           self.quality[keep], tuple(a[keep] for a in self.trace))
 
-    def as_records(self) -> np.ndarray:
-        """A structured array (row, col, kind, direction, quality) for transparency."""
+    def as_records(self, origin: np.ndarray) -> np.ndarray:
+        """A structured array (row, col, kind, direction, quality) for transparency, with
+        positions shifted by ``origin`` (row, col) into full-image coordinates."""
         out = np.zeros(len(self), dtype=[("row", "i4"), ("col", "i4"), ("kind", "u1"),
                                          ("direction", "f4"), ("quality", "f4")])
-        out["row"], out["col"], out["kind"] = self.row, self.col, self.kind
+        out["row"], out["col"], out["kind"] = self.row + origin[0], self.col + origin[1], self.kind
         out["direction"], out["quality"] = self.direction, self.quality
         return out
 

@@ -79,18 +79,21 @@ def test_oriented_filter_matches_reference():
     orientation = rng.uniform(0, np.pi, (h, w)).astype(np.float32)
     frequency = rng.uniform(1 / 14, 1 / 5, (h, w)).astype(np.float32)
     along, table, f_min, step = _kernels_for(EnhancementParams(), FrequencyParams())
+    bins = 64
     got = _kernels.oriented_filter(image, mask, orientation, frequency, along, table,
-                                   np.float32(f_min), np.float32(step))
+                                   np.float32(f_min), np.float32(step), bins)
+    # the kernel quantises the orientation to the filter bank's directions
+    quantised = np.pi * (np.floor(orientation * bins / np.pi + 0.5) % bins) / bins
     half_a = (along.size - 1) // 2
     half_b = (table.shape[1] - 1) // 2
     smoothed = np.zeros((h, w))
     for r, c in zip(*np.nonzero(mask), strict=True):
-        ac, ar = math.cos(orientation[r, c]), math.sin(orientation[r, c])
+        ac, ar = math.cos(quantised[r, c]), math.sin(quantised[r, c])
         smoothed[r, c] = sum(along[k + half_a] * _sample(image, r + k * ar, c + k * ac)
                              for k in range(-half_a, half_a + 1))
     expected = np.zeros((h, w))
     for r, c in zip(*np.nonzero(mask), strict=True):
-        ac, ar = math.cos(orientation[r, c]), math.sin(orientation[r, c])
+        ac, ar = math.cos(quantised[r, c]), math.sin(quantised[r, c])
         index = min(max(int((frequency[r, c] - f_min) / step + 0.5), 0), table.shape[0] - 1)
         expected[r, c] = sum(table[index, k + half_b] * _sample(smoothed, r + k * ac, c - k * ar)
                              for k in range(-half_b, half_b + 1))
