@@ -37,7 +37,9 @@ from typing import Any
 
 __all__ = ["capture", "emit", "enabled"]
 
-_sink: ContextVar[dict[str, Any] | None] = ContextVar("basma_transparency_sink", default=None)
+# The active capture: the dict being filled and the keys it keeps (None: every key).
+_Capture = tuple[dict[str, Any], "frozenset[str] | None"]
+_active: ContextVar[_Capture | None] = ContextVar("basma_transparency", default=None)
 
 
 @contextlib.contextmanager
@@ -55,27 +57,24 @@ def capture(*, keys: frozenset[str] | set[str] | None = None) -> Iterator[dict[s
         Filled with ``key -> value`` as the pipeline runs.
     """
     data: dict[str, Any] = {}
-    wanted = None if keys is None else frozenset(keys)
-
-    class _Sink(dict):  # type: ignore[type-arg]
-        def __setitem__(self, key: str, value: Any) -> None:
-            if wanted is None or key in wanted:
-                data[key] = value
-
-    token = _sink.set(_Sink())
+    token = _active.set((data, None if keys is None else frozenset(keys)))
     try:
         yield data
     finally:
-        _sink.reset(token)
+        _active.reset(token)
 
 
-def enabled() -> bool:
-    """Whether a capture is active (lets a stage skip preparing costly debug data)."""
-    return _sink.get() is not None
+def enabled(key: str | None = None) -> bool:
+    """Whether a capture is active — and, given ``key``, whether it keeps that key — so a
+    stage can skip preparing costly debug data nobody asked for."""
+    active = _active.get()
+    if active is None:
+        return False
+    wanted = active[1]
+    return key is None or wanted is None or key in wanted
 
 
 def emit(key: str, value: Any) -> None:
-    """Store ``value`` under ``key`` when a capture is active; otherwise do nothing."""
-    sink = _sink.get()
-    if sink is not None:
-        sink[key] = value
+    """Store ``value`` under ``key`` when a capture that keeps it is active; else do nothing."""
+    if enabled(key):
+        _active.get()[0][key] = value  # type: ignore[index]

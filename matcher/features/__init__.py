@@ -97,7 +97,7 @@ def extract_pixels(pixels: np.ndarray, params: ExtractionParams) -> Template:
     origin = np.array([box[0].start, box[1].start])
 
     def emit(key: str, value: np.ndarray) -> None:
-        if transparency.enabled():   # intermediates are reported at full image size
+        if transparency.enabled(key):   # intermediates are reported at full image size
             full = np.zeros((height, width), dtype=value.dtype)
             full[box] = value
             transparency.emit(key, full)

@@ -24,3 +24,12 @@ def test_nested_captures_are_independent():
             transparency.emit("y", 2)
         transparency.emit("z", 3)
     assert outer == {"x": 1, "z": 3} and inner == {"y": 2}
+
+
+def test_enabled_tells_whether_a_key_is_kept():
+    assert not transparency.enabled("mask")
+    with transparency.capture(keys={"mask"}):
+        assert transparency.enabled() and transparency.enabled("mask")
+        assert not transparency.enabled("skeleton")
+    with transparency.capture():
+        assert transparency.enabled("skeleton")
