@@ -11,12 +11,14 @@ import sys
 from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
 
+PORTABLE = os.environ.get("BASMA_PORTABLE", "0").lower() in ("1", "true", "yes")
+
 
 def _compile_args() -> list[str]:
     if sys.platform == "win32":
         return ["/O2"]
     args = ["-O3", "-fno-math-errno"]
-    if os.environ.get("BASMA_PORTABLE", "0") not in ("1", "true", "yes"):
+    if not PORTABLE:
         args.append("-march=native")
     return args
 
@@ -28,7 +30,7 @@ ext_modules = [
         include_dirs=["native"],
         cxx_std=17,
         extra_compile_args=_compile_args(),
-        define_macros=[("BASMA_PORTABLE", "1" if os.environ.get("BASMA_PORTABLE") else "0")],
+        define_macros=[("BASMA_PORTABLE", "1" if PORTABLE else "0")],
     ),
 ]
 

@@ -1,4 +1,4 @@
-"""The researchers' command line: ``python -m benchmarks COMMAND`` (speed and, later, accuracy).
+"""The researchers' command line: ``python -m benchmarks COMMAND`` (accuracy, speed, calibration).
 
 Each command is a module with ``add_parser(subparsers)``, which registers its arguments and
 sets ``run`` (``args -> exit status``); :mod:`benchmarks.__main__` lists the modules. Timings

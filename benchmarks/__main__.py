@@ -6,16 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from benchmarks import extract
+from benchmarks import calibrate, extract, speed, verify
 
 #: Command modules, in help order; each has ``add_parser(subparsers)``.
-COMMANDS = (extract,)
+COMMANDS = (extract, verify, speed, calibrate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen command; return its exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
-                                     description="Basma benchmarks: extraction speed and template statistics.")
+                                     description="Basma benchmarks: extraction speed, 1:1 accuracy (FVC protocol), "
+                                                 "matching speed and score calibration.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(commands)

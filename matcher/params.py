@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from matcher.errors import InvalidParameterError
 
-__all__ = ["ExtractionParams", "WORKING_DPI", "MIN_DPI", "MAX_DPI"]
+__all__ = ["ExtractionParams", "MatchingParams", "WORKING_DPI", "MIN_DPI", "MAX_DPI"]
 
 #: Extraction works at this resolution; other images are resampled first.
 WORKING_DPI = 500
@@ -108,3 +108,56 @@ class ExtractionParams:
         if not 1 <= self.minutiae.max_count <= 255:
             raise InvalidParameterError(
                 f"minutiae.max_count must be in 1..255, got {self.minutiae.max_count}")
+
+
+@dataclass(frozen=True)
+class MatchingParams:
+    """Minutia Cylinder-Code, bit-vector form, with LSS-R consolidation.
+
+    Cappelli, Ferrara & Maltoni, "Minutia Cylinder-Code: a new representation and matching
+    technique for fingerprint recognition", IEEE TPAMI 32(12), 2010 (below "MCC"): section 3
+    (cylinder), 4 (local similarity), 5 (global score). Defaults are the paper's Table 1 values
+    for the bit-based MCC16b variant unless a comment says otherwise.
+    """
+
+    radius_px: float = 70.0                  # R: cylinder base radius
+    spatial_cells: int = 16                  # N_S: cells along the base diameter
+    angular_cells: int = 6                   # N_D: cells along the height (direction)
+    sigma_spatial_px: float = 28.0 / 3.0     # sigma_S
+    sigma_direction_rad: float = 2.0 * math.pi / 9.0   # sigma_D
+    bit_threshold: float = 0.01              # mu_psi: Psi_Bit(v) = v >= mu_psi
+    hull_offset_px: float = 50.0             # Omega: convex-hull enlargement for cell validity
+    min_valid_cells: float = 0.75            # min_VC, fraction of the cells inside the base circle
+    min_contributors: int = 2                # min_M: minutiae within R + 3 sigma_S
+    min_matchable_cells: float = 0.60        # min_ME, fraction of the cells inside the base circle
+    max_direction_diff_rad: float = math.pi / 2.0      # delta_theta
+    min_pairs: int = 4                       # min_nP
+    max_pairs: int = 12                      # max_nP
+    pairs_mu: float = 20.0                   # mu_P
+    pairs_tau: float = 0.4                   # tau_P
+    max_seeds: int = 0                       # cap on n_R (0: min(n_A, n_B), the paper's choice)
+    relaxation_iterations: int = 5           # n_rel
+    relaxation_weight: float = 0.5           # w_R
+    distance_mu_px: float = 5.0              # mu_rho1
+    distance_tau: float = -1.6               # tau_rho1
+    direction_mu_rad: float = math.pi / 12.0  # mu_rho2
+    direction_tau: float = -30.0             # tau_rho2
+    radial_mu_rad: float = math.pi / 12.0    # mu_rho3
+    radial_tau: float = -30.0                # tau_rho3
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value):
+                raise InvalidParameterError(f"MatchingParams.{f.name} must be finite, got {value!r}")
+        if not 2 <= self.spatial_cells <= 32 or not 1 <= self.angular_cells <= 16:
+            raise InvalidParameterError(
+                f"MatchingParams cells must be spatial 2..32 and angular 1..16, got "
+                f"{self.spatial_cells} and {self.angular_cells}")
+        if self.radius_px <= 0 or self.sigma_spatial_px <= 0 or self.sigma_direction_rad <= 0:
+            raise InvalidParameterError("MatchingParams radius and sigmas must be > 0")
+        if not 1 <= self.min_pairs <= self.max_pairs:
+            raise InvalidParameterError(
+                f"MatchingParams needs 1 <= min_pairs <= max_pairs, got {self.min_pairs}, {self.max_pairs}")
+        if self.relaxation_iterations < 0 or not 0.0 <= self.relaxation_weight <= 1.0:
+            raise InvalidParameterError("MatchingParams relaxation iterations >= 0 and weight in [0, 1]")

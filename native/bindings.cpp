@@ -4,11 +4,16 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "layout.hpp"
+#include "mcc.hpp"
 
 namespace py = pybind11;
 
@@ -52,18 +57,173 @@ py::tuple bounding_box(const CArray<std::int16_t>& x, const CArray<std::int16_t>
     return py::make_tuple(x0, y0, x1, y1);
 }
 
+// ---- Minutia Cylinder-Code (mcc.hpp) ----
+
+// Immutable model shared by every template prepared with one parameter set.
+struct Model {
+    std::shared_ptr<const basma::MccModel> model;
+};
+
+template <typename T>
+void set_field(py::dict& values, const char* name, T& field) {
+    if (values.contains(name)) {
+        field = values[name].cast<T>();
+        PyDict_DelItemString(values.ptr(), name);
+    }
+}
+
+Model make_model(const py::dict& given) {
+    py::dict values(given);   // a copy: known names are removed as they are read
+    basma::MccParams p;
+    set_field(values, "radius_px", p.radius_px);
+    set_field(values, "spatial_cells", p.spatial_cells);
+    set_field(values, "angular_cells", p.angular_cells);
+    set_field(values, "sigma_spatial_px", p.sigma_spatial_px);
+    set_field(values, "sigma_direction_rad", p.sigma_direction_rad);
+    set_field(values, "bit_threshold", p.bit_threshold);
+    set_field(values, "hull_offset_px", p.hull_offset_px);
+    set_field(values, "min_valid_cells", p.min_valid_cells);
+    set_field(values, "min_contributors", p.min_contributors);
+    set_field(values, "min_matchable_cells", p.min_matchable_cells);
+    set_field(values, "max_direction_diff_rad", p.max_direction_diff_rad);
+    set_field(values, "min_pairs", p.min_pairs);
+    set_field(values, "max_pairs", p.max_pairs);
+    set_field(values, "pairs_mu", p.pairs_mu);
+    set_field(values, "pairs_tau", p.pairs_tau);
+    set_field(values, "max_seeds", p.max_seeds);
+    set_field(values, "relaxation_iterations", p.relaxation_iterations);
+    set_field(values, "relaxation_weight", p.relaxation_weight);
+    set_field(values, "distance_mu_px", p.distance_mu_px);
+    set_field(values, "distance_tau", p.distance_tau);
+    set_field(values, "direction_mu_rad", p.direction_mu_rad);
+    set_field(values, "direction_tau", p.direction_tau);
+    set_field(values, "radial_mu_rad", p.radial_mu_rad);
+    set_field(values, "radial_tau", p.radial_tau);
+    if (py::len(values) != 0) {
+        throw py::value_error("unknown matching parameters: " + py::str(values.attr("keys")()).cast<std::string>());
+    }
+    try {
+        return Model{std::make_shared<const basma::MccModel>(p)};
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(e.what());
+    }
+}
+
+using PreparedPtr = std::shared_ptr<basma::Prepared>;
+
+PreparedPtr prepare(const Model& model, const CArray<double>& x, const CArray<double>& y,
+                    const CArray<float>& angle) {
+    if (x.ndim() != 1 || y.ndim() != 1 || angle.ndim() != 1 || x.shape(0) != y.shape(0) ||
+        x.shape(0) != angle.shape(0)) {
+        throw py::value_error("x, y and angle must be 1-D arrays of equal length");
+    }
+    const int n = static_cast<int>(x.shape(0));
+    if (n > 255) throw py::value_error("at most 255 minutiae per template");
+    auto out = std::make_shared<basma::Prepared>();
+    {
+        py::gil_scoped_release release;
+        *out = basma::prepare(model.model, x.data(), y.data(), angle.data(), n);
+    }
+    return out;
+}
+
+basma::Scratch& thread_scratch() {
+    thread_local basma::Scratch scratch;
+    return scratch;
+}
+
+double score_pair(const basma::Prepared& a, const basma::Prepared& b) {
+    py::gil_scoped_release release;
+    return basma::score(a, b, thread_scratch());
+}
+
+py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& candidates, int threads) {
+    std::vector<const basma::Prepared*> items;
+    items.reserve(py::len(candidates));
+    for (const py::handle& h : candidates) items.push_back(&h.cast<const basma::Prepared&>());
+    for (const basma::Prepared* c : items) {
+        if (!(c->model->params == probe.model->params)) {
+            throw py::value_error("templates prepared with different matching parameters");
+        }
+    }
+    const std::size_t n = items.size();
+    py::array_t<float> out(static_cast<py::ssize_t>(n));
+    float* result = out.mutable_data();
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::size_t chunk = 16;
+    threads = static_cast<int>(std::min<std::size_t>(threads, (n + chunk - 1) / chunk));
+    {
+        py::gil_scoped_release release;
+        std::atomic<std::size_t> next{0};
+        auto work = [&]() {
+            basma::Scratch& scratch = thread_scratch();
+            for (std::size_t start; (start = next.fetch_add(chunk)) < n;) {
+                const std::size_t stop = std::min(n, start + chunk);
+                for (std::size_t i = start; i < stop; ++i) {
+                    result[i] = static_cast<float>(basma::score(probe, *items[i], scratch));
+                }
+            }
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+        work();
+        for (std::thread& t : pool) t.join();
+    }
+    return out;
+}
+
+py::tuple cylinders(const basma::Prepared& t) {
+    const int words = t.model->words;
+    py::array_t<std::uint64_t> values({t.n, words}), valid({t.n, words});
+    py::array_t<bool> usable(t.n);
+    for (int i = 0; i < t.n; ++i) {
+        std::copy(t.values(i), t.values(i) + words, values.mutable_data(i, 0));
+        std::copy(t.valid(i), t.valid(i) + words, valid.mutable_data(i, 0));
+        usable.mutable_data()[i] = t.usable[i] != 0;
+    }
+    return py::make_tuple(values, valid, usable);
+}
+
+py::array_t<double> local_similarities(const basma::Prepared& a, const basma::Prepared& b) {
+    if (!(a.model->params == b.model->params)) throw py::value_error("templates prepared with different parameters");
+    py::array_t<double> out({a.n, b.n});
+    double* data = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        basma::local_similarities(a, b, data);
+    }
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(basma_native, m) {
     m.doc() = "Basma native kernels (C++17, pybind11).";
-    m.attr("ABI_VERSION") = 1;
+    m.attr("ABI_VERSION") = 2;
     m.def("build_info", []() {
         py::dict info;
-        info["abi_version"] = 1;
+        info["abi_version"] = 2;
         info["target"] = compiler_flags();
         info["cplusplus"] = static_cast<long>(__cplusplus);
         return info;
     }, "How the extension was compiled (ABI version, native or portable target).");
     m.def("bounding_box", &bounding_box, py::arg("x"), py::arg("y"),
           "Bounding box (x_min, y_min, x_max, y_max) of minutiae coordinates; -1s when empty.");
+
+    py::class_<Model>(m, "MccModel", "Derived constants of one MatchingParams set.")
+        .def(py::init(&make_model), py::arg("params"))
+        .def_property_readonly("words", [](const Model& mm) { return mm.model->words; })
+        .def_property_readonly("circle_cells", [](const Model& mm) { return mm.model->circle_cells; });
+    py::class_<basma::Prepared, PreparedPtr>(m, "Prepared", "Search form of one template (bit cylinders).")
+        .def_property_readonly("size", [](const basma::Prepared& t) { return t.n; })
+        .def_property_readonly("usable", [](const basma::Prepared& t) { return t.usable_count; })
+        .def("nbytes", &basma::Prepared::nbytes);
+    m.def("prepare", &prepare, py::arg("model"), py::arg("x"), py::arg("y"), py::arg("angle"),
+          "Build the search form of a template (x, y: image-frame pixels at 500 dpi; angle: radians).");
+    m.def("score", &score_pair, py::arg("a"), py::arg("b"), "Similarity of two prepared templates in [0, 1].");
+    m.def("score_many", &score_many, py::arg("probe"), py::arg("candidates"), py::arg("threads") = 0,
+          "Scores of one prepared probe against prepared candidates (GIL released; threads 0 = all cores).");
+    m.def("cylinders", &cylinders, py::arg("prepared"), "(values, valid, usable) bit cylinders, for tests.");
+    m.def("local_similarities", &local_similarities, py::arg("a"), py::arg("b"),
+          "The local similarity matrix Gamma, for tests.");
 }

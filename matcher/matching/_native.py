@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import threading
+import weakref
 from typing import Any
 
-from matcher.errors import NativeExtensionError
+import numpy as np
+
+from matcher.errors import InvalidParameterError, NativeExtensionError
+from matcher.params import WORKING_DPI, MatchingParams
+from matcher.template import Template
 
 try:
     import basma_native as _ext
@@ -13,7 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         "the native extension basma_native is not built; run `make install` "
         f"(or `pip install -e .`): {exc}") from exc
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 if getattr(_ext, "ABI_VERSION", None) != ABI_VERSION:  # pragma: no cover
     raise NativeExtensionError(
         f"basma_native ABI {getattr(_ext, 'ABI_VERSION', None)} does not match the library's "
@@ -28,3 +36,55 @@ def build_info() -> dict[str, Any]:
 def bounding_box(x, y) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
     """Bounding box of minutiae coordinates computed natively (-1s for an empty set)."""
     return tuple(_ext.bounding_box(x, y))  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=8)
+def _model(params: MatchingParams) -> Any:
+    try:
+        return _ext.MccModel(dataclasses.asdict(params))
+    except ValueError as exc:
+        raise InvalidParameterError(f"matching parameters rejected by the native kernels: {exc}") from None
+
+
+# Search forms are derived from templates on first use and never stored (STYLE: SourceAFIS);
+# they live as long as their template object does.
+_prepared: weakref.WeakKeyDictionary[Template, dict[MatchingParams, Any]] = weakref.WeakKeyDictionary()
+_prepared_lock = threading.Lock()
+
+
+def prepare(template: Template, params: MatchingParams) -> Any:
+    """The native search form (bit cylinders, pair tables) of ``template``, cached per object.
+
+    Coordinates are rescaled to the 500 dpi working resolution, so templates of any supported
+    dpi compare with each other.
+    """
+    with _prepared_lock:
+        cached = _prepared.get(template)
+        if cached is not None and params in cached:
+            return cached[params]
+    scale = WORKING_DPI / template.dpi
+    result = _ext.prepare(_model(params), template.x.astype(np.float64) * scale,
+                          template.y.astype(np.float64) * scale, template.angle)
+    with _prepared_lock:
+        _prepared.setdefault(template, {})[params] = result
+    return result
+
+
+def score(probe: Any, candidate: Any) -> float:
+    """Score of two prepared templates (GIL released)."""
+    return float(_ext.score(probe, candidate))
+
+
+def score_many(probe: Any, candidates: list[Any], threads: int) -> np.ndarray:
+    """Scores of a prepared probe against prepared candidates on ``threads`` threads (GIL released)."""
+    return _ext.score_many(probe, candidates, threads)
+
+
+def cylinders(prepared: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, valid, usable)`` of a prepared template, for parity tests."""
+    return tuple(_ext.cylinders(prepared))  # type: ignore[return-value]
+
+
+def local_similarities(a: Any, b: Any) -> np.ndarray:
+    """The native local similarity matrix Gamma of two prepared templates, for parity tests."""
+    return _ext.local_similarities(a, b)  # type: ignore[no-any-return]

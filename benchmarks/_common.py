@@ -1,0 +1,82 @@
+"""Helpers shared by the benchmark commands: where the data is, extracting a set, printing tables."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from matcher.errors import MatcherError
+from matcher.features import extract
+from matcher.image import load_image
+from matcher.template import Template
+
+__all__ = ["REPO", "data_root", "Extraction", "extract_all", "format_rows"]
+
+#: The repository root (``MATCHER_DATA`` defaults to ``../shared/datasets`` relative to it).
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """Where the datasets are: ``$MATCHER_DATA``, else ``../shared/datasets`` next to the repository."""
+    return Path(os.environ.get("MATCHER_DATA", REPO.parent / "shared" / "datasets"))
+
+
+@dataclass
+class Extraction:
+    """Templates of a list of images: ``None`` where decoding or extraction failed."""
+
+    templates: list[Template | None]
+    ms: list[float] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _extract_one(path: Path, dpi: int | None) -> tuple[Template | None, float, str]:
+    try:
+        image = load_image(path, dpi=dpi)
+        start = time.perf_counter()
+        template = extract(image)
+    except MatcherError as exc:
+        return None, 0.0, str(exc)
+    return template, (time.perf_counter() - start) * 1e3, ""
+
+
+def extract_all(paths: Sequence[Path], *, dpi: int | None = None, threads: int = 1,
+                progress: bool = False, desc: str = "extracting") -> Extraction:
+    """Decode and extract every image with ``threads`` workers (numba releases the GIL).
+
+    The JIT is warmed up on the first image (not timed); ``ms`` holds the wall time of each
+    successful :func:`matcher.features.extract` call (decoding not included), measured while
+    ``threads`` workers run. Failures (:class:`~matcher.errors.MatcherError`) leave ``None``
+    and are listed with their message, in image order.
+    """
+    if paths:
+        _extract_one(paths[0], dpi)
+    result = Extraction(templates=[])
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        jobs = pool.map(_extract_one, paths, [dpi] * len(paths))
+        for path, (template, ms, error) in tqdm(zip(paths, jobs, strict=True), total=len(paths), desc=desc,
+                                                unit="img", file=sys.stderr, disable=not progress,
+                                                leave=False):
+            result.templates.append(template)
+            if template is None:
+                result.failures.append((path, error))
+            else:
+                result.ms.append(ms)
+    return result
+
+
+def format_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: first column left-aligned, the others right-aligned, a rule under the header."""
+    table = [list(header)] + [list(row) for row in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

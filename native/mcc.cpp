@@ -1,0 +1,619 @@
+// Minutia Cylinder-Code kernels: cylinder creation (MCC section 3), local similarity
+// (section 4, bit form) and relaxation consolidation (section 5.2). The numpy oracle is
+// matcher/matching/reference.py; tests/matcher/matching/test_parity.py holds them equal.
+#include "mcc.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <tuple>
+
+#if !BASMA_PORTABLE && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#define BASMA_AVX512_POPCNT 1
+#include <immintrin.h>
+#else
+#define BASMA_AVX512_POPCNT 0
+#endif
+
+namespace basma {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kTwoPi = 2.0 * kPi;
+constexpr int kBins = 256;   // value bins of the seed selection
+
+// d_phi(a, b) of MCC eq. 9: a - b wrapped into [-pi, pi). Every caller passes angles in
+// [-pi, 2 pi), so a difference is within (-3 pi, 3 pi) and one correction step suffices.
+inline double angle_diff(double a, double b) {
+    double r = a - b;
+    if (r >= kPi) {
+        r -= kTwoPi;
+    } else if (r < -kPi) {
+        r += kTwoPi;
+    }
+    return r;
+}
+
+// Z(v, mu, tau) of MCC eq. 18.
+inline double sigmoid(double v, double mu, double tau) { return 1.0 / (1.0 + std::exp(-tau * (v - mu))); }
+
+struct Point {
+    double x, y;
+    bool operator<(const Point& o) const { return std::tie(x, y) < std::tie(o.x, o.y); }
+    bool operator==(const Point& o) const { return x == o.x && y == o.y; }
+};
+
+inline double cross(const Point& o, const Point& a, const Point& b) {
+    return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+}
+
+// Convex hull, counter-clockwise, collinear points dropped (Andrew's monotone chain).
+std::vector<Point> convex_hull(std::vector<Point> pts) {
+    std::sort(pts.begin(), pts.end());
+    pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+    if (pts.size() <= 2) return pts;
+    std::vector<Point> lower, upper;
+    for (const Point& p : pts) {
+        while (lower.size() >= 2 && cross(lower[lower.size() - 2], lower.back(), p) <= 0) lower.pop_back();
+        lower.push_back(p);
+    }
+    for (auto it = pts.rbegin(); it != pts.rend(); ++it) {
+        while (upper.size() >= 2 && cross(upper[upper.size() - 2], upper.back(), *it) <= 0) upper.pop_back();
+        upper.push_back(*it);
+    }
+    lower.pop_back();
+    upper.pop_back();
+    lower.insert(lower.end(), upper.begin(), upper.end());
+    return lower;
+}
+
+// Inside the hull, or within `offset` of it: the enlarged hull of MCC section 3 (Omega).
+bool inside_hull(const std::vector<Point>& hull, double px, double py, double offset) {
+    const std::size_t n = hull.size();
+    if (n == 0) return false;
+    bool inside = n >= 3;
+    bool near = false;
+    const double offset2 = offset * offset;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Point& a = hull[i];
+        const Point& b = hull[(i + 1) % n];
+        const double ex = b.x - a.x, ey = b.y - a.y;
+        const double rx = px - a.x, ry = py - a.y;
+        if (n >= 3 && ex * ry - ey * rx < 0) inside = false;
+        const double length2 = ex * ex + ey * ey;
+        double t = length2 > 0 ? (rx * ex + ry * ey) / length2 : 0.0;
+        t = std::min(1.0, std::max(0.0, t));
+        const double dx = px - (a.x + t * ex), dy = py - (a.y + t * ey);
+        if (dx * dx + dy * dy <= offset2) near = true;
+    }
+    return inside || near;
+}
+
+void aligned_free(void* p) { std::free(p); }
+
+// x wrapped into [-pi, pi) for |x| < 3 pi, without branches.
+inline float wrap_pi(float x) {
+    constexpr float kPiF = static_cast<float>(kPi), kTwoPiF = static_cast<float>(kTwoPi);
+    return x - kTwoPiF * std::floor((x + kPiF) * (1.0f / kTwoPiF));
+}
+
+// Linear interpolation in a table sampled at integer positions 0 .. kTable - 1; clamped.
+inline float interpolate(const float* table, float position) {
+    position = std::min(position, static_cast<float>(MccModel::kTable - 1));
+    const int i = std::min(static_cast<int>(position), MccModel::kTable - 2);
+    const float f = position - static_cast<float>(i);
+    return table[i] + f * (table[i + 1] - table[i]);
+}
+
+}  // namespace
+
+bool MccParams::operator==(const MccParams& o) const {
+    return std::memcmp(this, &o, sizeof(MccParams)) == 0;
+}
+
+MccModel::MccModel(const MccParams& p) : params(p) {
+    if (p.spatial_cells < 2 || p.spatial_cells > 32 || p.angular_cells < 1 || p.angular_cells > 16) {
+        throw std::invalid_argument("spatial_cells must be 2..32 and angular_cells 1..16");
+    }
+    const int ns = p.spatial_cells;
+    const double step = 2.0 * p.radius_px / ns;
+    u.resize(ns * ns);
+    v.resize(ns * ns);
+    in_circle.resize(ns * ns);
+    for (int i = 0; i < ns; ++i) {
+        for (int j = 0; j < ns; ++j) {
+            const int q = i * ns + j;                       // MCC eq. 1: cell centres
+            u[q] = (i - (ns - 1) / 2.0) * step;
+            v[q] = (j - (ns - 1) / 2.0) * step;
+            in_circle[q] = u[q] * u[q] + v[q] * v[q] <= p.radius_px * p.radius_px;
+            if (in_circle[q]) circle_index.push_back(q);
+        }
+    }
+    // Only cells inside the base circle are stored: the others are never valid (eq. 5).
+    circle_cells = static_cast<int>(circle_index.size());
+    words = (circle_cells * p.angular_cells + 63) / 64;
+    root.resize(2 * circle_cells * p.angular_cells + 1);   // bit-vector norms: sqrt(popcount)
+    for (std::size_t i = 0; i < root.size(); ++i) root[i] = std::sqrt(static_cast<double>(i));
+    // Beyond this d1 the distance term of rho is below 1e-12 (tau < 0) and counts as 0.
+    distance_range_px = std::max(1.0, p.distance_mu_px + 28.0 / std::max(1e-6, std::fabs(p.distance_tau)));
+    direction_range_rad = std::min(kPi, std::max(0.1, p.direction_mu_rad + 28.0 / std::max(1e-6, std::fabs(p.direction_tau))));
+    radial_range_rad = std::min(kPi, std::max(0.1, p.radial_mu_rad + 28.0 / std::max(1e-6, std::fabs(p.radial_tau))));
+    z_distance.resize(kTable);
+    z_direction.resize(kTable);
+    z_radial.resize(kTable);
+    for (int i = 0; i < kTable; ++i) {
+        // Each table ends where its sigmoid is below 1e-12 (tau < 0) or at pi; the last entry
+        // of a truncated table is 0, which every larger difference reads.
+        const double d = distance_range_px * i / (kTable - 1);
+        const double a1 = direction_range_rad * i / (kTable - 1);
+        const double a2 = radial_range_rad * i / (kTable - 1);
+        const bool end = i == kTable - 1;
+        z_distance[i] = static_cast<float>(end ? 0.0 : sigmoid(d, p.distance_mu_px, p.distance_tau));
+        z_direction[i] = static_cast<float>(end && direction_range_rad < kPi ? 0.0 : sigmoid(a1, p.direction_mu_rad, p.direction_tau));
+        z_radial[i] = static_cast<float>(end && radial_range_rad < kPi ? 0.0 : sigmoid(a2, p.radial_mu_rad, p.radial_tau));
+    }
+}
+
+std::size_t Prepared::nbytes() const {
+    const std::size_t n2 = static_cast<std::size_t>(n) * n;
+    return sizeof(Prepared) + static_cast<std::size_t>(n) * (2 * model->words * 8 + 3 * 4 + 3 * 8 + 1) +
+           n2 * 3 * sizeof(float);
+}
+
+Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y, const float* angle,
+                 int n) {
+    const MccParams& p = model->params;
+    Prepared t;
+    t.model = model;
+    t.n = n;
+    const int words = model->words;
+    const int ns2 = p.spatial_cells * p.spatial_cells;
+    const int nd = p.angular_cells;
+    t.X.resize(n);
+    t.Y.resize(n);
+    t.angle.resize(n);
+    t.Xd.resize(n);
+    t.Yd.resize(n);
+    t.angled.resize(n);
+    t.usable.assign(n, 0);
+    std::vector<Point> pts(n);
+    for (int i = 0; i < n; ++i) {
+        t.Xd[i] = x[i];
+        t.Yd[i] = -y[i];
+        t.angled[i] = angle[i];
+        t.X[i] = static_cast<float>(t.Xd[i]);
+        t.Y[i] = static_cast<float>(t.Yd[i]);
+        t.angle[i] = angle[i];
+        pts[i] = {t.Xd[i], t.Yd[i]};
+    }
+    const std::size_t bytes = (std::max<std::size_t>(1, static_cast<std::size_t>(n) * 2 * words) * 8 + 63) / 64 * 64;
+    void* raw = std::aligned_alloc(64, bytes);
+    if (raw == nullptr) throw std::bad_alloc();
+    std::memset(raw, 0, bytes);
+    t.bits = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(raw), aligned_free);
+
+    const std::vector<Point> hull = convex_hull(pts);
+    const double reach = 3.0 * p.sigma_spatial_px;
+    const double delta_d = kTwoPi / nd;
+    const double norm_s = 1.0 / (p.sigma_spatial_px * std::sqrt(kTwoPi));
+    const double two_var_s = 2.0 * p.sigma_spatial_px * p.sigma_spatial_px;
+    const double root2_sd = p.sigma_direction_rad * std::sqrt(2.0);
+    const double neighbourhood2 = (p.radius_px + reach) * (p.radius_px + reach);
+    std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(ns2) * nd);
+    std::vector<std::uint8_t> cell_ok(ns2);
+    std::vector<double> px(ns2), py(ns2);
+    for (int k = 0; k < nd; ++k) section[k] = -kPi + (k + 0.5) * delta_d;   // MCC eq. 3
+
+    for (int m = 0; m < n; ++m) {
+        const double c = std::cos(t.angled[m]), s = std::sin(t.angled[m]);
+        int valid_cells = 0;
+        for (int q = 0; q < ns2; ++q) {                                     // MCC eq. 2, cell validity (eq. 5)
+            px[q] = t.Xd[m] + model->u[q] * c - model->v[q] * s;
+            py[q] = t.Yd[m] + model->u[q] * s + model->v[q] * c;
+            cell_ok[q] = model->in_circle[q] && inside_hull(hull, px[q], py[q], p.hull_offset_px);
+            valid_cells += cell_ok[q];
+        }
+        std::fill(sum.begin(), sum.end(), 0.0);
+        int contributors = 0;
+        for (int o = 0; o < n; ++o) {
+            if (o == m) continue;
+            const double mx = t.Xd[o] - t.Xd[m], my = t.Yd[o] - t.Yd[m];
+            if (mx * mx + my * my > neighbourhood2) continue;               // cannot reach any cell
+            ++contributors;
+            const double d_theta = angle_diff(t.angled[m], t.angled[o]);
+            for (int k = 0; k < nd; ++k) {                                  // MCC eq. 10: area of G_D
+                const double alpha = angle_diff(section[k], d_theta);
+                directional[k] = 0.5 * (std::erf((alpha + delta_d / 2) / root2_sd) -
+                                        std::erf((alpha - delta_d / 2) / root2_sd));
+            }
+            for (int q = 0; q < ns2; ++q) {                                 // MCC eq. 6-7: spatial term
+                if (!model->in_circle[q]) continue;
+                const double dx = px[q] - t.Xd[o], dy = py[q] - t.Yd[o];
+                const double d2 = dx * dx + dy * dy;
+                if (std::sqrt(d2) > reach) continue;
+                const double spatial = norm_s * std::exp(-d2 / two_var_s);
+                for (int k = 0; k < nd; ++k) sum[static_cast<std::size_t>(q) * nd + k] += spatial * directional[k];
+            }
+        }
+        std::uint64_t* values = t.bits.get() + static_cast<std::size_t>(m) * 2 * words;
+        std::uint64_t* valid = values + words;
+        const int circle_cells = model->circle_cells;
+        for (int k = 0; k < nd; ++k) {
+            for (int r = 0; r < circle_cells; ++r) {
+                const int q = model->circle_index[r];
+                if (!cell_ok[q]) continue;
+                const int cell = k * circle_cells + r;
+                const std::uint64_t bit = std::uint64_t{1} << (cell % 64);
+                valid[cell / 64] |= bit;
+                if (sum[static_cast<std::size_t>(q) * nd + k] >= p.bit_threshold) values[cell / 64] |= bit;  // Psi_Bit
+            }
+        }
+        t.usable[m] = valid_cells >= p.min_valid_cells * model->circle_cells && contributors >= p.min_contributors;
+        t.usable_count += t.usable[m];
+    }
+
+    for (int i = 0; i < n; ++i) {
+        if (t.usable[i]) t.by_angle.push_back(i);
+    }
+    std::stable_sort(t.by_angle.begin(), t.by_angle.end(), [&t](int l, int r) { return t.angled[l] < t.angled[r]; });
+    for (int i : t.by_angle) t.sorted_angle.push_back(t.angled[i]);
+    constexpr int lanes = Prepared::kLanes;
+    t.blocks = (t.usable_count + lanes - 1) / lanes;
+    const std::size_t block_words = static_cast<std::size_t>(words) * 2 * lanes;
+    const std::size_t block_bytes = std::max<std::size_t>(64, t.blocks * block_words * 8);
+    void* blocked = std::aligned_alloc(64, block_bytes);
+    if (blocked == nullptr) throw std::bad_alloc();
+    std::memset(blocked, 0, block_bytes);
+    t.blocked = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(blocked), aligned_free);
+    for (int k = 0; k < t.usable_count; ++k) {
+        std::uint64_t* base = t.blocked.get() + (k / lanes) * block_words + k % lanes;
+        const std::uint64_t* values = t.values(t.by_angle[k]);
+        const std::uint64_t* valid = t.valid(t.by_angle[k]);
+        for (int w = 0; w < words; ++w) {
+            base[(2 * w) * lanes] = values[w];
+            base[(2 * w + 1) * lanes] = valid[w];
+        }
+    }
+    t.by_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0);
+    t.sorted_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0.0);
+
+    const std::size_t n2 = static_cast<std::size_t>(n) * n;
+    t.distance.assign(n2, 0.0f);
+    t.radial.assign(n2, 0.0f);
+    t.relative.assign(n2, 0.0f);
+    for (int i = 0; i < n; ++i) {
+        for (int k = 0; k < n; ++k) {
+            const double dx = t.Xd[k] - t.Xd[i], dy = t.Yd[k] - t.Yd[i];
+            t.distance[static_cast<std::size_t>(i) * n + k] = static_cast<float>(std::hypot(dx, dy));
+            // MCC eq. 20: d_R, the minutia direction against the segment to the other minutia.
+            t.radial[static_cast<std::size_t>(i) * n + k] =
+                static_cast<float>(angle_diff(t.angled[i], std::atan2(dy, dx)));
+            t.relative[static_cast<std::size_t>(i) * n + k] = static_cast<float>(angle_diff(t.angled[i], t.angled[k]));
+        }
+    }
+    return t;
+}
+
+void Scratch::reserve(int na, int nb) {
+    const std::size_t cells = static_cast<std::size_t>(na) * nb;
+    if (values.size() < cells + Prepared::kLanes) {
+        values.resize(cells + Prepared::kLanes);
+        codes.resize(cells + Prepared::kLanes);
+        sorted.resize(cells + Prepared::kLanes);
+        entry_bins.resize(cells + Prepared::kLanes);
+    }
+    if (bins.empty()) {
+        bins.resize(257);
+        bin_fill.resize(257);
+    }
+    const int m = std::max(na, nb);
+    if (static_cast<int>(used_a.size()) < m) {
+        used_a.resize(m);
+        used_b.resize(m);
+        rows.resize(m);
+        cols.resize(m);
+        lambda0.resize(m);
+        lambda.resize(m);
+        next.resize(m);
+        efficiency.resize(m);
+        best.resize(m);
+        rho.resize(static_cast<std::size_t>(m) * m + 16);
+    }
+}
+
+void local_similarities(const Prepared& a, const Prepared& b, double* out) {
+    std::fill(out, out + static_cast<std::size_t>(a.n) * b.n, 0.0);
+    std::vector<double> values(static_cast<std::size_t>(a.n) * b.n + Prepared::kLanes);
+    std::vector<std::uint32_t> codes(values.size());
+    std::vector<std::uint8_t> bins(values.size());
+    const int m = nonzero_similarities(a, b, values.data(), codes.data(), bins.data());
+    for (int e = 0; e < m; ++e) out[(codes[e] >> 8) * b.n + (codes[e] & 0xFF)] = values[e];
+}
+
+namespace {
+
+// Positions [first, last) of b's direction order whose direction is within delta_theta of
+// theta, as at most two ranges (the window may wrap around 2 pi). A superset by 1e-9 rad; the
+// exact test of eq. 17 is applied per lane.
+int direction_window(const Prepared& b, double theta, double limit, int* first, int* last) {
+    const int nb = b.usable_count;
+    if (limit >= kPi) {
+        first[0] = 0;
+        last[0] = nb;
+        return 1;
+    }
+    double lo = theta - limit - 1e-9;
+    if (lo < 0) lo += kTwoPi;
+    const double* begin = b.sorted_angle.data();
+    const int start = static_cast<int>(std::lower_bound(begin, begin + nb, lo) - begin);
+    const double span = 2 * limit + 2e-9;
+    int count = 0;
+    while (count < nb) {
+        const int k = start + count < nb ? start + count : start + count - nb;
+        double d = b.sorted_angle[k] - lo;
+        if (d < 0) d += kTwoPi;
+        if (d > span) break;
+        ++count;
+    }
+    if (start + count <= nb) {
+        first[0] = start;
+        last[0] = start + count;
+        return 1;
+    }
+    first[0] = start;
+    last[0] = nb;
+    first[1] = 0;
+    last[1] = start + count - nb;
+    return 2;
+}
+
+}  // namespace
+
+// One probe cylinder against 8 candidate cylinders per step (the blocked layout): the four
+// popcounts of MCC section 4.1 accumulate per lane, then the similarity of eq. 17 is
+// computed for the 8 pairs at once and the non-zero ones are appended.
+int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
+                         std::uint8_t* out_bins) {
+    const MccParams& p = a.model->params;
+    const int words = a.model->words;
+    const double min_matchable = p.min_matchable_cells * a.model->circle_cells * p.angular_cells;
+    const double limit = p.max_direction_diff_rad;
+    constexpr int lanes = Prepared::kLanes;
+    const double* root = a.model->root.data();
+    int m = 0;
+    for (int i = 0; i < a.n; ++i) {
+        if (!a.usable[i]) continue;
+        const std::uint64_t* ca = a.values(i);
+        const std::uint64_t* va = a.valid(i);
+        const double theta = a.angled[i];
+        int first[2], last[2];
+        const int ranges = direction_window(b, theta, limit, first, last);
+        for (int r = 0; r < ranges; ++r) {
+            for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
+                const std::uint64_t* block = b.block(g);
+                const int base = g * lanes;
+#if BASMA_AVX512_POPCNT
+                __m512i matchable = _mm512_setzero_si512(), na = matchable, nb = matchable, both = matchable;
+                for (int w = 0; w < words; ++w) {
+                    const __m512i cb = _mm512_load_si512(block + (2 * w) * lanes);
+                    const __m512i vb = _mm512_load_si512(block + (2 * w + 1) * lanes);
+                    const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
+                    const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w]));
+                    matchable = _mm512_add_epi64(matchable, _mm512_popcnt_epi64(_mm512_and_si512(ma, vb)));
+                    na = _mm512_add_epi64(na, _mm512_popcnt_epi64(_mm512_and_si512(xa, vb)));
+                    nb = _mm512_add_epi64(nb, _mm512_popcnt_epi64(_mm512_and_si512(cb, ma)));
+                    both = _mm512_add_epi64(both, _mm512_popcnt_epi64(_mm512_and_si512(xa, cb)));
+                }
+                // Norms from the square-root table (the same doubles as std::sqrt, cheaper than
+                // three vector square roots).
+                const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
+                const __m512d value = _mm512_sub_pd(
+                    _mm512_set1_pd(1.0),
+                    _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8),
+                                  _mm512_add_pd(_mm512_i64gather_pd(na, root, 8), _mm512_i64gather_pd(nb, root, 8))));
+                // Lanes inside the window, with enough matchable cells and a non-empty masked
+                // vector on both sides (then the similarity is > 0), directions within delta_theta.
+                const int lo = std::max(first[r] - base, 0), hi = std::min(last[r] - base, lanes);
+                __mmask8 keep = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+                keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
+                keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
+                keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
+                __m512d diff = _mm512_sub_pd(_mm512_set1_pd(theta), _mm512_loadu_pd(b.sorted_angle.data() + base));
+                diff = _mm512_mask_sub_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(kPi), _CMP_GE_OQ), diff,
+                                          _mm512_set1_pd(kTwoPi));
+                diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
+                                          _mm512_set1_pd(kTwoPi));
+                keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
+                const __m256i code = _mm256_or_si256(_mm256_set1_epi32(i << 8),
+                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.by_angle.data() + base)));
+                // Value bin of the seed selection: 255 - min(255, floor(value * 256)).
+                const __m128i bin = _mm512_cvtepi64_epi8(_mm512_sub_epi64(
+                    _mm512_set1_epi64(kBins - 1),
+                    _mm512_min_epi64(_mm512_cvttpd_epi64(_mm512_mul_pd(value, _mm512_set1_pd(kBins))),
+                                     _mm512_set1_epi64(kBins - 1))));
+                _mm_mask_compressstoreu_epi8(out_bins + m, keep, bin);
+                _mm512_mask_compressstoreu_pd(out_values + m, keep, value);
+                _mm256_mask_compressstoreu_epi32(out_codes + m, keep, code);
+                m += __builtin_popcount(keep);
+#else
+                for (int lane = 0; lane < lanes; ++lane) {
+                    const int k = base + lane;
+                    if (k < first[r] || k >= last[r]) continue;
+                    int matchable = 0, na = 0, nb = 0, both = 0;
+                    for (int w = 0; w < words; ++w) {
+                        const std::uint64_t cb = block[(2 * w) * lanes + lane], vb = block[(2 * w + 1) * lanes + lane];
+                        matchable += __builtin_popcountll(va[w] & vb);
+                        na += __builtin_popcountll(ca[w] & vb);
+                        nb += __builtin_popcountll(cb & va[w]);
+                        both += __builtin_popcountll(ca[w] & cb);
+                    }
+                    if (matchable < min_matchable || na == 0 || nb == 0) continue;
+                    if (std::fabs(angle_diff(theta, b.sorted_angle[k])) > limit) continue;
+                    out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);
+                    out_codes[m] = static_cast<std::uint32_t>(i << 8 | b.by_angle[k]);
+                    out_bins[m] = static_cast<std::uint8_t>(kBins - 1 - std::min(kBins - 1, static_cast<int>(out_values[m] * kBins)));
+                    ++m;
+                }
+#endif
+            }
+        }
+    }
+    return m;
+}
+
+namespace {
+
+// Greedy one-to-one selection of the n_R seed pairs in decreasing local similarity (LGS of
+// MCC section 5.1), ties by row-major position: a counting sort of the entries on their value
+// bins (highest first), each small bin then sorted exactly. Returns n_R.
+int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch& s) {
+    const std::uint8_t* bins = s.entry_bins.data();
+    int* bin_start = s.bins.data();
+    std::fill(bin_start, bin_start + kBins + 1, 0);
+    for (int e = 0; e < m; ++e) ++bin_start[bins[e] + 1];
+    for (int i = 0; i < kBins; ++i) bin_start[i + 1] += bin_start[i];
+    int* fill = s.bin_fill.data();
+    std::copy(bin_start, bin_start + kBins, fill);
+    Scratch::Entry* sorted = s.sorted.data();
+    for (int e = 0; e < m; ++e) sorted[fill[bins[e]]++] = {s.values[e], s.codes[e]};
+    std::fill(s.used_a.begin(), s.used_a.begin() + a.n, 0);
+    std::fill(s.used_b.begin(), s.used_b.begin() + b.n, 0);
+    int nr = 0;
+    for (int bin = 0; bin < kBins && nr < want; ++bin) {
+        Scratch::Entry* first = sorted + bin_start[bin];
+        Scratch::Entry* last = sorted + bin_start[bin + 1];
+        if (last - first > 1) {
+            std::sort(first, last, [](const Scratch::Entry& l, const Scratch::Entry& r) {
+                return l.value > r.value || (l.value == r.value && l.code < r.code);
+            });
+        }
+        for (; first != last && nr < want; ++first) {
+            const int r = static_cast<int>(first->code >> 8), c = static_cast<int>(first->code & 0xFF);
+            if (s.used_a[r] | s.used_b[c]) continue;
+            s.used_a[r] = s.used_b[c] = 1;
+            s.rows[nr] = r;
+            s.cols[nr] = c;
+            s.lambda0[nr] = first->value;
+            ++nr;
+        }
+    }
+    return nr;
+}
+
+// Compatibility rho(t, k) of every two seed pairs (MCC eq. 21): the product of sigmoids of the
+// differences in distance (d1), relative direction (d2) and radial angle (eq. 20, d3), read
+// from tables; rho(t, t) = 0.
+void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
+    const MccModel& model = *a.model;
+    const float distance_scale = static_cast<float>((MccModel::kTable - 1) / model.distance_range_px);
+    const float direction_scale = static_cast<float>((MccModel::kTable - 1) / model.direction_range_rad);
+    const float radial_scale = static_cast<float>((MccModel::kTable - 1) / model.radial_range_rad);
+    const float* z_distance = model.z_distance.data();
+    const float* z_direction = model.z_direction.data();
+    const float* z_radial = model.z_radial.data();
+    const int* rows = s.rows.data();
+    const int* cols = s.cols.data();
+    for (int t = 0; t < nr; ++t) {
+        const std::size_t at = static_cast<std::size_t>(rows[t]) * a.n, bt = static_cast<std::size_t>(cols[t]) * b.n;
+        const float* dist_a = a.distance.data() + at;
+        const float* dist_b = b.distance.data() + bt;
+        const float* rel_a = a.relative.data() + at;
+        const float* rel_b = b.relative.data() + bt;
+        const float* rad_a = a.radial.data() + at;
+        const float* rad_b = b.radial.data() + bt;
+        float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
+#if BASMA_AVX512_POPCNT
+        const __m512 pi = _mm512_set1_ps(static_cast<float>(kPi)), two_pi = _mm512_set1_ps(static_cast<float>(kTwoPi));
+        const __m512 last = _mm512_set1_ps(static_cast<float>(MccModel::kTable - 1));
+        const __m512i last_index = _mm512_set1_epi32(MccModel::kTable - 2);
+        auto interpolate16 = [&](const float* table, __m512 position) {
+            position = _mm512_min_ps(position, last);
+            const __m512i i = _mm512_min_epi32(_mm512_cvttps_epi32(position), last_index);
+            const __m512 f = _mm512_sub_ps(position, _mm512_cvtepi32_ps(i));
+            const __m512 lo = _mm512_i32gather_ps(i, table, 4);
+            const __m512 hi = _mm512_i32gather_ps(_mm512_add_epi32(i, _mm512_set1_epi32(1)), table, 4);
+            return _mm512_fmadd_ps(f, _mm512_sub_ps(hi, lo), lo);
+        };
+        auto wrapped_abs = [&](__m512 x) {   // |x wrapped into [-pi, pi)|
+            const __m512 turns = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_add_ps(x, pi), _mm512_set1_ps(1.0f / static_cast<float>(kTwoPi))),
+                                                      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            return _mm512_abs_ps(_mm512_fnmadd_ps(turns, two_pi, x));
+        };
+        for (int k = 0; k < nr; k += 16) {
+            const __mmask16 lanes = static_cast<__mmask16>(nr - k >= 16 ? 0xFFFF : (1u << (nr - k)) - 1u);
+            const __m512i ra = _mm512_maskz_loadu_epi32(lanes, rows + k);
+            const __m512i cb = _mm512_maskz_loadu_epi32(lanes, cols + k);
+            const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(_mm512_i32gather_ps(ra, dist_a, 4), _mm512_i32gather_ps(cb, dist_b, 4)));
+            const __m512 d2 = wrapped_abs(_mm512_sub_ps(_mm512_i32gather_ps(ra, rel_a, 4), _mm512_i32gather_ps(cb, rel_b, 4)));
+            const __m512 d3 = wrapped_abs(_mm512_sub_ps(_mm512_i32gather_ps(ra, rad_a, 4), _mm512_i32gather_ps(cb, rad_b, 4)));
+            const __m512 rho = _mm512_mul_ps(
+                _mm512_mul_ps(interpolate16(z_distance, _mm512_mul_ps(d1, _mm512_set1_ps(distance_scale))),
+                              interpolate16(z_direction, _mm512_mul_ps(d2, _mm512_set1_ps(direction_scale)))),
+                interpolate16(z_radial, _mm512_mul_ps(d3, _mm512_set1_ps(radial_scale))));
+            _mm512_mask_storeu_ps(rho_t + k, lanes, rho);
+        }
+#else
+        for (int k = 0; k < nr; ++k) {
+            const float d1 = std::fabs(dist_a[rows[k]] - dist_b[cols[k]]);
+            const float d2 = std::fabs(wrap_pi(rel_a[rows[k]] - rel_b[cols[k]]));
+            const float d3 = std::fabs(wrap_pi(rad_a[rows[k]] - rad_b[cols[k]]));
+            rho_t[k] = interpolate(z_distance, d1 * distance_scale) * interpolate(z_direction, d2 * direction_scale) *
+                       interpolate(z_radial, d3 * radial_scale);
+        }
+#endif
+        rho_t[t] = 0.0f;
+    }
+}
+
+}  // namespace
+
+double score(const Prepared& a, const Prepared& b, Scratch& s) {
+    if (!(a.model->params == b.model->params)) throw std::invalid_argument("templates prepared with different parameters");
+    const MccParams& p = a.model->params;
+    if (a.usable_count == 0 || b.usable_count == 0) return 0.0;
+    s.reserve(a.n, b.n);
+    const int m = nonzero_similarities(a, b, s.values.data(), s.codes.data(), s.entry_bins.data());
+    int want = std::min(a.usable_count, b.usable_count);                  // n_R = min(n_A, n_B)
+    if (p.max_seeds > 0) want = std::min(want, p.max_seeds);
+    const int nr = select_seeds(a, b, m, want, s);
+    if (nr == 0) return 0.0;
+    compatibility(a, b, nr, s);
+
+    // Relaxation (MCC eq. 19), n_rel iterations.
+    double* lambda = s.lambda.data();
+    double* next = s.next.data();
+    std::copy(s.lambda0.begin(), s.lambda0.begin() + nr, lambda);
+    const double w = p.relaxation_weight;
+    const double norm = 1.0 / std::max(nr - 1, 1);
+    for (int it = 0; it < p.relaxation_iterations; ++it) {
+        for (int t = 0; t < nr; ++t) {
+            const float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
+            double support = 0.0;
+            for (int k = 0; k < nr; ++k) support += static_cast<double>(rho_t[k]) * lambda[k];
+            next[t] = w * lambda[t] + (1.0 - w) * support * norm;
+        }
+        std::swap(lambda, next);
+    }
+    // Efficiency (eq. 22) picks the n_P pairs whose score held up best; the global score is
+    // the mean of their relaxed similarities over n_P (eq. 23: fewer pairs count as zeros).
+    const double z = 1.0 / (1.0 + std::exp(-p.pairs_tau * (std::min(a.usable_count, b.usable_count) - p.pairs_mu)));
+    const int np = p.min_pairs + static_cast<int>(std::floor(z * (p.max_pairs - p.min_pairs) + 0.5));
+    for (int t = 0; t < nr; ++t) {
+        s.efficiency[t] = lambda[t] / s.lambda0[t];
+        s.best[t] = t;
+    }
+    const int take = std::min(np, nr);
+    const double* eff = s.efficiency.data();
+    std::partial_sort(s.best.begin(), s.best.begin() + take, s.best.begin() + nr, [eff](int l, int r) {
+        return eff[l] > eff[r] || (eff[l] == eff[r] && l < r);
+    });
+    double total = 0.0;
+    for (int i = 0; i < take; ++i) total += lambda[s.best[i]];
+    return total / np;
+}
+
+}  // namespace basma

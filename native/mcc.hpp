@@ -1,0 +1,129 @@
+// Minutia Cylinder-Code, bit-vector form (Cappelli, Ferrara & Maltoni, IEEE TPAMI 32(12),
+// 2010; "MCC" below), with relaxation-based consolidation (MCC section 5).
+//
+// A template's search form (Prepared) is built once and then only read: bit cylinders
+// (values and validity interleaved per cylinder, 64-byte aligned), minutiae in the as-viewed
+// frame (X = x, Y = -y), and the pairwise distance / radial-angle tables the relaxation
+// reads. Scoring allocates nothing: it works in a caller-owned Scratch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace basma {
+
+// Every tunable of matcher.params.MatchingParams, in the same units.
+struct MccParams {
+    double radius_px = 70.0;
+    int spatial_cells = 16;
+    int angular_cells = 6;
+    double sigma_spatial_px = 28.0 / 3.0;
+    double sigma_direction_rad = 0.6981317007977318;
+    double bit_threshold = 0.01;
+    double hull_offset_px = 50.0;
+    double min_valid_cells = 0.75;
+    int min_contributors = 2;
+    double min_matchable_cells = 0.60;
+    double max_direction_diff_rad = 1.5707963267948966;
+    int min_pairs = 4;
+    int max_pairs = 12;
+    double pairs_mu = 20.0;
+    double pairs_tau = 0.4;
+    int max_seeds = 0;                   // cap on n_R (0: min(n_A, n_B) as in the paper)
+    int relaxation_iterations = 5;
+    double relaxation_weight = 0.5;
+    double distance_mu_px = 5.0;
+    double distance_tau = -1.6;
+    double direction_mu_rad = 0.2617993877499915;
+    double direction_tau = -30.0;
+    double radial_mu_rad = 0.2617993877499915;
+    double radial_tau = -30.0;
+
+    bool operator==(const MccParams& o) const;
+};
+
+// Derived constants shared by every template prepared with one MccParams.
+class MccModel {
+public:
+    explicit MccModel(const MccParams& params);
+
+    const MccParams params;
+    int circle_cells;          // cells (2-D) whose centre lies inside the base circle
+    int words;                 // 64-bit words per bit vector: N_D * circle_cells bits
+    std::vector<int> circle_index;  // the 2-D cells inside the circle, row-major order
+    std::vector<double> root;       // sqrt(0 .. 2 * bits): the bit-vector norms (MCC section 4.1)
+    std::vector<double> u, v;  // cell-centre offsets in the minutia frame, N_S^2 each
+    std::vector<std::uint8_t> in_circle;
+    // Sigmoid tables of the relaxation compatibility (MCC eq. 21), sampled with linear
+    // interpolation over the range where they are not negligible.
+    static constexpr int kTable = 4096;
+    double distance_range_px, direction_range_rad, radial_range_rad;
+    std::vector<float> z_distance, z_direction, z_radial;
+};
+
+struct Prepared {
+    std::shared_ptr<const MccModel> model;
+    int n = 0;                           // minutiae
+    int usable_count = 0;                // valid cylinders
+    std::vector<float> X, Y, angle;      // as-viewed frame, float for the tables
+    std::vector<double> Xd, Yd, angled;  // exact copies for the relaxation geometry
+    std::vector<std::uint8_t> usable;
+    // n cylinders, each [values: words][valid: words].
+    std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
+    std::vector<float> distance;         // n x n, ||m_i - m_k||
+    std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
+    std::vector<float> relative;         // n x n, d_phi(theta_i, theta_k)
+    // The candidate-side layout: usable cylinders in increasing direction, in blocks of 8
+    // with their words interleaved (word w of the 8 cylinders is one 512-bit vector), so one
+    // probe cylinder is compared with 8 candidates at once. Padding lanes are all zero.
+    static constexpr int kLanes = 8;
+    int blocks = 0;
+    std::vector<int> by_angle;           // minutia index per sorted position (padded with 0)
+    std::vector<double> sorted_angle;    // their directions (padded with 0)
+    std::unique_ptr<std::uint64_t[], void (*)(void*)> blocked{nullptr, nullptr};
+    const std::uint64_t* block(int g) const { return blocked.get() + static_cast<std::size_t>(g) * model->words * 2 * kLanes; }
+
+    const std::uint64_t* values(int i) const { return bits.get() + static_cast<std::size_t>(i) * 2 * model->words; }
+    const std::uint64_t* valid(int i) const { return values(i) + model->words; }
+    std::size_t nbytes() const;
+};
+
+// Build the search form of a template (MCC section 3). x, y are image-frame pixels at the
+// working resolution; angle radians counter-clockwise as viewed.
+Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y,
+                 const float* angle, int n);
+
+// Per-thread working memory for score(); sized on first use, reused afterwards.
+struct Scratch {
+    struct Entry {
+        double value;                          // Gamma entry
+        std::uint32_t code;                    // row << 8 | column
+    };
+    std::vector<double> values;                // non-zero Gamma entries ...
+    std::vector<std::uint32_t> codes;          // ... and their row << 8 | column
+    std::vector<Entry> sorted;                 // the same, in greedy order
+    std::vector<int> bins, bin_fill;           // counting sort of the entries by value
+    std::vector<std::uint8_t> used_a, used_b;
+    std::vector<int> rows, cols;
+    std::vector<std::uint8_t> entry_bins;      // their value bins
+    std::vector<double> lambda0, lambda, next, efficiency;
+    std::vector<float> rho;                    // n_R x n_R compatibilities
+    std::vector<int> best;
+    void reserve(int na, int nb);
+};
+
+// Local similarity matrix Gamma (MCC eq. 17 with the bit norms); out has a.n * b.n entries.
+void local_similarities(const Prepared& a, const Prepared& b, double* out);
+
+// The non-zero entries of Gamma: values[e] at row codes[e] >> 8, column codes[e] & 255, in no
+// particular order; returns their count (at most a.n * b.n + Prepared::kLanes slots used).
+// bins[e] is the entry's value bin in the seed selection (255 - floor(256 * value), clamped).
+int nonzero_similarities(const Prepared& a, const Prepared& b, double* values, std::uint32_t* codes,
+                         std::uint8_t* bins);
+
+// Global score in [0, 1] (MCC section 5.2 relaxation on greedy one-to-one pairs).
+double score(const Prepared& a, const Prepared& b, Scratch& scratch);
+
+}  // namespace basma
