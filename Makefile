@@ -22,7 +22,7 @@ $(STAMP): $(SOURCES)
 	touch $(STAMP)
 
 run: install
-	$(PY) -m benchmarks extract --dataset $(MATCHER_DATA)/fvc2002
+	$(PY) -m benchmarks verify --dataset $(MATCHER_DATA)/fvc2002 --out out/verify
 
 test: install lint
 	$(PY) -m pytest

@@ -1,11 +1,12 @@
 """Builds the native extension ``basma_native`` from ``native/``.
 
 By default the kernels are compiled for the build machine's CPU (``-O3 -march=native``).
-Set ``BASMA_PORTABLE=1`` to build a portable binary (``-O3`` only), e.g. for wheels or for
-deployment on other machines.
+Set ``BASMA_PORTABLE=1`` to build a portable binary (``-O3``, and on x86-64 the
+``x86-64-v2`` baseline with POPCNT), e.g. for wheels or for deployment on other machines.
 """
 
 import os
+import platform
 import sys
 
 from pybind11.setup_helpers import Pybind11Extension, build_ext
@@ -20,6 +21,8 @@ def _compile_args() -> list[str]:
     args = ["-O3", "-fno-math-errno"]
     if not PORTABLE:
         args.append("-march=native")
+    elif platform.machine().lower() in ("x86_64", "amd64"):
+        args.append("-march=x86-64-v2")   # POPCNT and SSE4.2: every x86-64 CPU since about 2009
     return args
 
 

@@ -46,8 +46,8 @@ class OrientationParams:
     """Gradient-based orientation with coherence (Bazen & Gerez 2002; Handbook §3.2.1)."""
 
     gradient_sigma_px: float = 1.0     # pre-smoothing of the derivative filters
-    window_sigma_px: float = 5.0       # averaging of the gradient moments
-    smoothing_sigma_px: float = 4.0    # coherence-weighted smoothing of the doubled-angle field
+    window_sigma_px: float = 9.0       # averaging of the gradient moments
+    smoothing_sigma_px: float = 8.0    # coherence-weighted smoothing of the doubled-angle field
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class EnhancementParams:
     """Contextual filtering: an even-symmetric Gabor filter tuned to the local orientation and
     frequency (Hong, Wan & Jain 1998, eq. 13-15), applied as two oriented 1-D passes."""
 
-    along_sigma_px: float = 2.5        # Gaussian smoothing along the ridge (sigma_y of eq. 13)
+    along_sigma_px: float = 3.5        # Gaussian smoothing along the ridge (sigma_y of eq. 13)
     across_sigma_px: float = 3.5       # envelope across the ridge (sigma_x of eq. 13)
     frequency_bins: int = 48           # quantisation of the kernel table
     angle_bins: int = 64               # quantised filter directions (a 2.8 degree step)
@@ -79,9 +79,9 @@ class MinutiaeParams:
     """Detection, false-minutiae removal, direction and quality (Handbook §3.7-3.8)."""
 
     border_distance_px: float = 9.0    # minutiae closer to the mask border are removed
-    spur_length_px: int = 15           # ending->bifurcation within this ridge length: spur
-    island_length_px: int = 20         # ending->ending along one ridge within this: short ridge
-    bridge_length_px: int = 12         # bifurcation->bifurcation within this: bridge / lake
+    spur_length_px: int = 4            # ending->bifurcation within this ridge length: spur
+    island_length_px: int = 8          # ending->ending along one ridge within this: short ridge
+    bridge_length_px: int = 4          # bifurcation->bifurcation within this: bridge / lake
     break_distance_px: float = 16.0    # facing endings closer than this: broken ridge
     break_angle_rad: float = math.radians(35.0)
     cluster_radius_px: float = 7.0     # minutiae with >= cluster_count neighbours in it go

@@ -204,6 +204,7 @@ PYBIND11_MODULE(basma_native, m) {
         py::dict info;
         info["abi_version"] = 2;
         info["target"] = compiler_flags();
+        info["simd"] = basma::simd_name();
         info["cplusplus"] = static_cast<long>(__cplusplus);
         return info;
     }, "How the extension was compiled (ABI version, native or portable target).");

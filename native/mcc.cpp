@@ -111,6 +111,8 @@ inline float interpolate(const float* table, float position) {
 
 }  // namespace
 
+const char* simd_name() { return BASMA_AVX512_POPCNT ? "avx512-vpopcntdq" : "scalar"; }
+
 bool MccParams::operator==(const MccParams& o) const {
     return std::memcmp(this, &o, sizeof(MccParams)) == 0;
 }
@@ -569,6 +571,29 @@ void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
     }
 }
 
+// sum_k rho_t[k] * lambda[k], the support of one pair in eq. 19 (independent partial sums, so
+// the loop is not bound by the latency of one chain of additions).
+inline double support(const float* rho_t, const double* lambda, int nr) {
+#if BASMA_AVX512_POPCNT
+    __m512d acc = _mm512_setzero_pd();
+    int k = 0;
+    for (; k + 8 <= nr; k += 8) {
+        acc = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(rho_t + k)), _mm512_loadu_pd(lambda + k), acc);
+    }
+    const __mmask8 rest = static_cast<__mmask8>((1u << (nr - k)) - 1u);
+    acc = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(rest, rho_t + k)), _mm512_maskz_loadu_pd(rest, lambda + k), acc);
+    return _mm512_reduce_add_pd(acc);
+#else
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    int k = 0;
+    for (; k + 4 <= nr; k += 4) {
+        for (int j = 0; j < 4; ++j) acc[j] += static_cast<double>(rho_t[k + j]) * lambda[k + j];
+    }
+    for (; k < nr; ++k) acc[0] += static_cast<double>(rho_t[k]) * lambda[k];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+#endif
+}
+
 }  // namespace
 
 double score(const Prepared& a, const Prepared& b, Scratch& s) {
@@ -592,9 +617,7 @@ double score(const Prepared& a, const Prepared& b, Scratch& s) {
     for (int it = 0; it < p.relaxation_iterations; ++it) {
         for (int t = 0; t < nr; ++t) {
             const float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
-            double support = 0.0;
-            for (int k = 0; k < nr; ++k) support += static_cast<double>(rho_t[k]) * lambda[k];
-            next[t] = w * lambda[t] + (1.0 - w) * support * norm;
+            next[t] = w * lambda[t] + (1.0 - w) * support(rho_t, lambda, nr) * norm;
         }
         std::swap(lambda, next);
     }
@@ -602,17 +625,20 @@ double score(const Prepared& a, const Prepared& b, Scratch& s) {
     // the mean of their relaxed similarities over n_P (eq. 23: fewer pairs count as zeros).
     const double z = 1.0 / (1.0 + std::exp(-p.pairs_tau * (std::min(a.usable_count, b.usable_count) - p.pairs_mu)));
     const int np = p.min_pairs + static_cast<int>(std::floor(z * (p.max_pairs - p.min_pairs) + 0.5));
-    for (int t = 0; t < nr; ++t) {
-        s.efficiency[t] = lambda[t] / s.lambda0[t];
-        s.best[t] = t;
-    }
+    for (int t = 0; t < nr; ++t) s.efficiency[t] = lambda[t] / s.lambda0[t];
     const int take = std::min(np, nr);
     const double* eff = s.efficiency.data();
-    std::partial_sort(s.best.begin(), s.best.begin() + take, s.best.begin() + nr, [eff](int l, int r) {
-        return eff[l] > eff[r] || (eff[l] == eff[r] && l < r);
-    });
+    auto better = [eff](int l, int r) { return eff[l] > eff[r] || (eff[l] == eff[r] && l < r); };
+    int* best = s.best.data();
+    int kept = 0;                                          // best[0 .. kept) in decreasing order
+    for (int t = 0; t < nr; ++t) {
+        if (kept == take && !better(t, best[kept - 1])) continue;
+        int i = kept < take ? kept++ : kept - 1;
+        for (; i > 0 && better(t, best[i - 1]); --i) best[i] = best[i - 1];
+        best[i] = t;
+    }
     double total = 0.0;
-    for (int i = 0; i < take; ++i) total += lambda[s.best[i]];
+    for (int i = 0; i < take; ++i) total += lambda[best[i]];
     return total / np;
 }
 

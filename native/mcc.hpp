@@ -14,6 +14,9 @@
 
 namespace basma {
 
+// Which kernels this build uses: "avx512-vpopcntdq" or "scalar".
+const char* simd_name();
+
 // Every tunable of matcher.params.MatchingParams, in the same units.
 struct MccParams {
     double radius_px = 70.0;
