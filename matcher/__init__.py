@@ -14,7 +14,7 @@ Examples
 160
 """
 
-from matcher import formats, transparency
+from matcher import formats, matching, transparency
 from matcher.errors import (
     InvalidImageError,
     InvalidParameterError,
@@ -25,7 +25,8 @@ from matcher.errors import (
 )
 from matcher.features import extract
 from matcher.image import FingerprintImage, load_image
-from matcher.params import ExtractionParams
+from matcher.matching import Matcher, fuse, threshold_for_fmr, verify
+from matcher.params import ExtractionParams, MatchingParams
 from matcher.template import FingerPosition, FingerView, MinutiaKind, Template
 
 __version__ = "0.1.0"
@@ -35,6 +36,8 @@ __all__ = [
     "FingerPosition",
     "FingerView",
     "FingerprintImage",
+    "Matcher",
+    "MatchingParams",
     "InvalidImageError",
     "InvalidParameterError",
     "InvalidTemplateError",
@@ -46,6 +49,10 @@ __all__ = [
     "__version__",
     "extract",
     "formats",
+    "fuse",
     "load_image",
+    "matching",
+    "threshold_for_fmr",
     "transparency",
+    "verify",
 ]

@@ -24,7 +24,18 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 2.0 * kPi;
-constexpr int kBins = 256;   // value bins of the seed selection
+// Value bins of the seed selection: the float32 exponent and top 10 mantissa bits of a
+// similarity, so each octave of values gets 1024 bins; values below 1/16 share the last bin.
+constexpr int kBins = 4097;
+constexpr std::uint32_t kBinBase = 0x3D800000u >> 13;   // float bits of 1/16, shifted
+
+inline int bin_of(double value) {
+    const float f = static_cast<float>(value);
+    std::uint32_t bits;
+    std::memcpy(&bits, &f, sizeof bits);
+    const int above = static_cast<int>(bits >> 13) - static_cast<int>(kBinBase);
+    return kBins - 1 - std::min(kBins - 1, std::max(0, above));
+}
 
 // d_phi(a, b) of MCC eq. 9: a - b wrapped into [-pi, pi). Every caller passes angles in
 // [-pi, 2 pi), so a difference is within (-3 pi, 3 pi) and one correction step suffices.
@@ -307,10 +318,8 @@ void Scratch::reserve(int na, int nb) {
         codes.resize(cells + Prepared::kLanes);
         sorted.resize(cells + Prepared::kLanes);
         entry_bins.resize(cells + Prepared::kLanes);
-    }
-    if (bins.empty()) {
-        bins.resize(257);
-        bin_fill.resize(257);
+        order.resize(cells + Prepared::kLanes);
+        order2.resize(cells + Prepared::kLanes);
     }
     const int m = std::max(na, nb);
     if (static_cast<int>(used_a.size()) < m) {
@@ -331,7 +340,7 @@ void local_similarities(const Prepared& a, const Prepared& b, double* out) {
     std::fill(out, out + static_cast<std::size_t>(a.n) * b.n, 0.0);
     std::vector<double> values(static_cast<std::size_t>(a.n) * b.n + Prepared::kLanes);
     std::vector<std::uint32_t> codes(values.size());
-    std::vector<std::uint8_t> bins(values.size());
+    std::vector<std::uint16_t> bins(values.size());
     const int m = nonzero_similarities(a, b, values.data(), codes.data(), bins.data());
     for (int e = 0; e < m; ++e) out[(codes[e] >> 8) * b.n + (codes[e] & 0xFF)] = values[e];
 }
@@ -379,7 +388,7 @@ int direction_window(const Prepared& b, double theta, double limit, int* first, 
 // popcounts of MCC section 4.1 accumulate per lane, then the similarity of eq. 17 is
 // computed for the 8 pairs at once and the non-zero ones are appended.
 int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
-                         std::uint8_t* out_bins) {
+                         std::uint16_t* out_bins) {
     const MccParams& p = a.model->params;
     const int words = a.model->words;
     const double min_matchable = p.min_matchable_cells * a.model->circle_cells * p.angular_cells;
@@ -432,12 +441,14 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
                 const __m256i code = _mm256_or_si256(_mm256_set1_epi32(i << 8),
                                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.by_angle.data() + base)));
-                // Value bin of the seed selection: 255 - min(255, floor(value * 256)).
-                const __m128i bin = _mm512_cvtepi64_epi8(_mm512_sub_epi64(
-                    _mm512_set1_epi64(kBins - 1),
-                    _mm512_min_epi64(_mm512_cvttpd_epi64(_mm512_mul_pd(value, _mm512_set1_pd(kBins))),
-                                     _mm512_set1_epi64(kBins - 1))));
-                _mm_mask_compressstoreu_epi8(out_bins + m, keep, bin);
+                // Value bins (bin_of), 8 at once.
+                const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
+                const __m256i above = _mm256_max_epi32(
+                    _mm256_sub_epi32(_mm256_srli_epi32(bits, 13), _mm256_set1_epi32(static_cast<int>(kBinBase))),
+                    _mm256_setzero_si256());
+                const __m128i bin = _mm256_cvtepi32_epi16(
+                    _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
+                _mm_mask_compressstoreu_epi16(out_bins + m, keep, bin);
                 _mm512_mask_compressstoreu_pd(out_values + m, keep, value);
                 _mm256_mask_compressstoreu_epi32(out_codes + m, keep, code);
                 m += __builtin_popcount(keep);
@@ -457,7 +468,7 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                     if (std::fabs(angle_diff(theta, b.sorted_angle[k])) > limit) continue;
                     out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);
                     out_codes[m] = static_cast<std::uint32_t>(i << 8 | b.by_angle[k]);
-                    out_bins[m] = static_cast<std::uint8_t>(kBins - 1 - std::min(kBins - 1, static_cast<int>(out_values[m] * kBins)));
+                    out_bins[m] = static_cast<std::uint16_t>(bin_of(out_values[m]));
                     ++m;
                 }
 #endif
@@ -473,35 +484,51 @@ namespace {
 // MCC section 5.1), ties by row-major position: a counting sort of the entries on their value
 // bins (highest first), each small bin then sorted exactly. Returns n_R.
 int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch& s) {
-    const std::uint8_t* bins = s.entry_bins.data();
-    int* bin_start = s.bins.data();
-    std::fill(bin_start, bin_start + kBins + 1, 0);
-    for (int e = 0; e < m; ++e) ++bin_start[bins[e] + 1];
-    for (int i = 0; i < kBins; ++i) bin_start[i + 1] += bin_start[i];
-    int* fill = s.bin_fill.data();
-    std::copy(bin_start, bin_start + kBins, fill);
+    // Two stable counting passes (low byte, then high byte of the bin) order the entries by
+    // bin; runs of equal bins are then sorted exactly (value descending, position ascending).
+    const std::uint16_t* bins = s.entry_bins.data();
+    std::uint32_t* order = s.order.data();
+    std::uint32_t* scratch = s.order2.data();
+    int count[256];
+    for (int pass = 0; pass < 2; ++pass) {
+        const int shift = 8 * pass;
+        std::fill(count, count + 256, 0);
+        const std::uint32_t* from = pass == 0 ? nullptr : scratch;
+        for (int e = 0; e < m; ++e) ++count[(bins[from ? from[e] : e] >> shift) & 0xFF];
+        for (int i = 0, total = 0; i < 256; ++i) {
+            const int c = count[i];
+            count[i] = total;
+            total += c;
+        }
+        std::uint32_t* to = pass == 0 ? scratch : order;
+        for (int e = 0; e < m; ++e) {
+            const std::uint32_t index = from ? from[e] : static_cast<std::uint32_t>(e);
+            to[count[(bins[index] >> shift) & 0xFF]++] = index;
+        }
+    }
     Scratch::Entry* sorted = s.sorted.data();
-    for (int e = 0; e < m; ++e) sorted[fill[bins[e]]++] = {s.values[e], s.codes[e]};
+    auto before = [](const Scratch::Entry& l, const Scratch::Entry& r) {
+        return l.value > r.value || (l.value == r.value && l.code < r.code);
+    };
+    for (int e = 0; e < m; ++e) {
+        const Scratch::Entry entry{s.values[order[e]], s.codes[order[e]]};
+        int i = e;                                  // insertion within the run of equal bins
+        for (; i > 0 && bins[order[i - 1]] == bins[order[e]] && before(entry, sorted[i - 1]); --i) {
+            sorted[i] = sorted[i - 1];
+        }
+        sorted[i] = entry;
+    }
     std::fill(s.used_a.begin(), s.used_a.begin() + a.n, 0);
     std::fill(s.used_b.begin(), s.used_b.begin() + b.n, 0);
     int nr = 0;
-    for (int bin = 0; bin < kBins && nr < want; ++bin) {
-        Scratch::Entry* first = sorted + bin_start[bin];
-        Scratch::Entry* last = sorted + bin_start[bin + 1];
-        if (last - first > 1) {
-            std::sort(first, last, [](const Scratch::Entry& l, const Scratch::Entry& r) {
-                return l.value > r.value || (l.value == r.value && l.code < r.code);
-            });
-        }
-        for (; first != last && nr < want; ++first) {
-            const int r = static_cast<int>(first->code >> 8), c = static_cast<int>(first->code & 0xFF);
-            if (s.used_a[r] | s.used_b[c]) continue;
-            s.used_a[r] = s.used_b[c] = 1;
-            s.rows[nr] = r;
-            s.cols[nr] = c;
-            s.lambda0[nr] = first->value;
-            ++nr;
-        }
+    for (int e = 0; e < m && nr < want; ++e) {
+        const int r = static_cast<int>(sorted[e].code >> 8), c = static_cast<int>(sorted[e].code & 0xFF);
+        if (s.used_a[r] | s.used_b[c]) continue;
+        s.used_a[r] = s.used_b[c] = 1;
+        s.rows[nr] = r;
+        s.cols[nr] = c;
+        s.lambda0[nr] = sorted[e].value;
+        ++nr;
     }
     return nr;
 }

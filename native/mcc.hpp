@@ -107,10 +107,10 @@ struct Scratch {
     std::vector<double> values;                // non-zero Gamma entries ...
     std::vector<std::uint32_t> codes;          // ... and their row << 8 | column
     std::vector<Entry> sorted;                 // the same, in greedy order
-    std::vector<int> bins, bin_fill;           // counting sort of the entries by value
+    std::vector<std::uint32_t> order, order2;  // entry indices during the counting sort
     std::vector<std::uint8_t> used_a, used_b;
     std::vector<int> rows, cols;
-    std::vector<std::uint8_t> entry_bins;      // their value bins
+    std::vector<std::uint16_t> entry_bins;      // their value bins
     std::vector<double> lambda0, lambda, next, efficiency;
     std::vector<float> rho;                    // n_R x n_R compatibilities
     std::vector<int> best;
@@ -122,9 +122,9 @@ void local_similarities(const Prepared& a, const Prepared& b, double* out);
 
 // The non-zero entries of Gamma: values[e] at row codes[e] >> 8, column codes[e] & 255, in no
 // particular order; returns their count (at most a.n * b.n + Prepared::kLanes slots used).
-// bins[e] is the entry's value bin in the seed selection (255 - floor(256 * value), clamped).
+// bins[e] is the entry's value bin in the seed selection (higher values, lower bins).
 int nonzero_similarities(const Prepared& a, const Prepared& b, double* values, std::uint32_t* codes,
-                         std::uint8_t* bins);
+                         std::uint16_t* bins);
 
 // Global score in [0, 1] (MCC section 5.2 relaxation on greedy one-to-one pairs).
 double score(const Prepared& a, const Prepared& b, Scratch& scratch);

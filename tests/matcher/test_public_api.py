@@ -10,7 +10,8 @@ EXPECTED = {
     "ExtractionParams", "FingerPosition", "FingerView", "FingerprintImage", "InvalidImageError",
     "InvalidParameterError", "InvalidTemplateError", "MatcherError", "MinutiaKind",
     "NativeExtensionError", "Template", "TemplateVersionError", "__version__", "extract",
-    "formats", "load_image", "transparency",
+    "formats", "load_image", "transparency", "Matcher", "MatchingParams", "matching", "fuse",
+    "threshold_for_fmr", "verify",
 }
 
 
