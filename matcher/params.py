@@ -46,7 +46,7 @@ class OrientationParams:
     """Gradient-based orientation with coherence (Bazen & Gerez 2002; Handbook §3.2.1)."""
 
     gradient_sigma_px: float = 1.0     # pre-smoothing of the derivative filters
-    window_sigma_px: float = 9.0       # averaging of the gradient moments
+    window_sigma_px: float = 9.0       # averaging of the gradient moments (about one ridge period)
     smoothing_sigma_px: float = 8.0    # coherence-weighted smoothing of the doubled-angle field
 
 
@@ -68,7 +68,7 @@ class EnhancementParams:
     """Contextual filtering: an even-symmetric Gabor filter tuned to the local orientation and
     frequency (Hong, Wan & Jain 1998, eq. 13-15), applied as two oriented 1-D passes."""
 
-    along_sigma_px: float = 3.5        # Gaussian smoothing along the ridge (sigma_y of eq. 13)
+    along_sigma_px: float = 3.5        # smoothing along the ridge (sigma_y of eq. 13); bridges pores
     across_sigma_px: float = 3.5       # envelope across the ridge (sigma_x of eq. 13)
     frequency_bins: int = 48           # quantisation of the kernel table
     angle_bins: int = 64               # quantised filter directions (a 2.8 degree step)
@@ -76,7 +76,13 @@ class EnhancementParams:
 
 @dataclass(frozen=True)
 class MinutiaeParams:
-    """Detection, false-minutiae removal, direction and quality (Handbook §3.7-3.8)."""
+    """Detection, false-minutiae removal, direction and quality (Handbook §3.7-3.8).
+
+    The ridge-length rules only remove skeleton artefacts (hairs and one-pixel loops at
+    junctions, a few pixels long): the MCC matcher tolerates a spurious minutia far better
+    than a missing one, and removing spurs / islands / bridges up to a ridge period or more
+    (15 / 20 / 12 px) cost 0.5-1 point of mean EER on FVC2002 (docs/QUALITY.md).
+    """
 
     border_distance_px: float = 9.0    # minutiae closer to the mask border are removed
     spur_length_px: int = 4            # ending->bifurcation within this ridge length: spur

@@ -24,16 +24,18 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 2.0 * kPi;
-// Value bins of the seed selection: the float32 exponent and top 10 mantissa bits of a
-// similarity, so each octave of values gets 1024 bins; values below 1/16 share the last bin.
-constexpr int kBins = 4097;
-constexpr std::uint32_t kBinBase = 0x3D800000u >> 13;   // float bits of 1/16, shifted
+// Value bins of the seed selection: the float32 exponent and top 14 mantissa bits of a
+// similarity, so each octave of values gets 16384 bins (distinct values rarely share one);
+// values below 1/16 share the last bin. 16-bit bins: two 8-bit counting passes sort them.
+constexpr int kBins = 65536;
+constexpr int kBinShift = 9;
+constexpr std::uint32_t kBinBase = 0x3D800000u >> kBinShift;   // float bits of 1/16, shifted
 
 inline int bin_of(double value) {
     const float f = static_cast<float>(value);
     std::uint32_t bits;
     std::memcpy(&bits, &f, sizeof bits);
-    const int above = static_cast<int>(bits >> 13) - static_cast<int>(kBinBase);
+    const int above = static_cast<int>(bits >> kBinShift) - static_cast<int>(kBinBase);
     return kBins - 1 - std::min(kBins - 1, std::max(0, above));
 }
 
@@ -316,7 +318,6 @@ void Scratch::reserve(int na, int nb) {
     if (values.size() < cells + Prepared::kLanes) {
         values.resize(cells + Prepared::kLanes);
         codes.resize(cells + Prepared::kLanes);
-        sorted.resize(cells + Prepared::kLanes);
         entry_bins.resize(cells + Prepared::kLanes);
         order.resize(cells + Prepared::kLanes);
         order2.resize(cells + Prepared::kLanes);
@@ -444,7 +445,7 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 // Value bins (bin_of), 8 at once.
                 const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
                 const __m256i above = _mm256_max_epi32(
-                    _mm256_sub_epi32(_mm256_srli_epi32(bits, 13), _mm256_set1_epi32(static_cast<int>(kBinBase))),
+                    _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
                     _mm256_setzero_si256());
                 const __m128i bin = _mm256_cvtepi32_epi16(
                     _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
@@ -489,46 +490,47 @@ int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch&
     const std::uint16_t* bins = s.entry_bins.data();
     std::uint32_t* order = s.order.data();
     std::uint32_t* scratch = s.order2.data();
-    int count[256];
-    for (int pass = 0; pass < 2; ++pass) {
-        const int shift = 8 * pass;
-        std::fill(count, count + 256, 0);
-        const std::uint32_t* from = pass == 0 ? nullptr : scratch;
-        for (int e = 0; e < m; ++e) ++count[(bins[from ? from[e] : e] >> shift) & 0xFF];
-        for (int i = 0, total = 0; i < 256; ++i) {
-            const int c = count[i];
-            count[i] = total;
-            total += c;
-        }
-        std::uint32_t* to = pass == 0 ? scratch : order;
-        for (int e = 0; e < m; ++e) {
-            const std::uint32_t index = from ? from[e] : static_cast<std::uint32_t>(e);
-            to[count[(bins[index] >> shift) & 0xFF]++] = index;
-        }
+    int low[256] = {0}, high[256] = {0};
+    for (int e = 0; e < m; ++e) {                 // both histograms in one pass
+        ++low[bins[e] & 0xFF];
+        ++high[bins[e] >> 8];
     }
-    Scratch::Entry* sorted = s.sorted.data();
-    auto before = [](const Scratch::Entry& l, const Scratch::Entry& r) {
-        return l.value > r.value || (l.value == r.value && l.code < r.code);
+    for (int i = 0, lo = 0, hi = 0; i < 256; ++i) {
+        const int l = low[i], h = high[i];
+        low[i] = lo;
+        high[i] = hi;
+        lo += l;
+        hi += h;
+    }
+    for (int e = 0; e < m; ++e) scratch[low[bins[e] & 0xFF]++] = static_cast<std::uint32_t>(e);
+    for (int e = 0; e < m; ++e) order[high[bins[scratch[e]] >> 8]++] = scratch[e];
+    // Greedy pass in that order; a run of entries sharing a bin (rare: a bin is 1/16384 of an
+    // octave) is first sorted exactly. The test of a pair is branch-free.
+    const double* values = s.values.data();
+    const std::uint32_t* codes = s.codes.data();
+    auto before = [values, codes](std::uint32_t l, std::uint32_t r) {
+        return values[l] > values[r] || (values[l] == values[r] && codes[l] < codes[r]);
     };
-    for (int e = 0; e < m; ++e) {
-        const Scratch::Entry entry{s.values[order[e]], s.codes[order[e]]};
-        int i = e;                                  // insertion within the run of equal bins
-        for (; i > 0 && bins[order[i - 1]] == bins[order[e]] && before(entry, sorted[i - 1]); --i) {
-            sorted[i] = sorted[i - 1];
-        }
-        sorted[i] = entry;
-    }
-    std::fill(s.used_a.begin(), s.used_a.begin() + a.n, 0);
-    std::fill(s.used_b.begin(), s.used_b.begin() + b.n, 0);
+    std::uint8_t* used_a = s.used_a.data();
+    std::uint8_t* used_b = s.used_b.data();
+    std::fill(used_a, used_a + a.n, 0);
+    std::fill(used_b, used_b + b.n, 0);
     int nr = 0;
-    for (int e = 0; e < m && nr < want; ++e) {
-        const int r = static_cast<int>(sorted[e].code >> 8), c = static_cast<int>(sorted[e].code & 0xFF);
-        if (s.used_a[r] | s.used_b[c]) continue;
-        s.used_a[r] = s.used_b[c] = 1;
-        s.rows[nr] = r;
-        s.cols[nr] = c;
-        s.lambda0[nr] = sorted[e].value;
-        ++nr;
+    for (int e = 0; e < m && nr < want;) {
+        int end = e + 1;
+        while (end < m && bins[order[end]] == bins[order[e]]) ++end;
+        if (end - e > 1) std::sort(order + e, order + end, before);
+        for (; e < end && nr < want; ++e) {
+            const std::uint32_t index = order[e];
+            const int r = static_cast<int>(codes[index] >> 8), c = static_cast<int>(codes[index] & 0xFF);
+            const int take = 1 - (used_a[r] | used_b[c]);
+            s.rows[nr] = r;
+            s.cols[nr] = c;
+            s.lambda0[nr] = values[index];
+            used_a[r] |= static_cast<std::uint8_t>(take);
+            used_b[c] |= static_cast<std::uint8_t>(take);
+            nr += take;
+        }
     }
     return nr;
 }

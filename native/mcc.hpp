@@ -100,14 +100,9 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
 
 // Per-thread working memory for score(); sized on first use, reused afterwards.
 struct Scratch {
-    struct Entry {
-        double value;                          // Gamma entry
-        std::uint32_t code;                    // row << 8 | column
-    };
     std::vector<double> values;                // non-zero Gamma entries ...
     std::vector<std::uint32_t> codes;          // ... and their row << 8 | column
-    std::vector<Entry> sorted;                 // the same, in greedy order
-    std::vector<std::uint32_t> order, order2;  // entry indices during the counting sort
+    std::vector<std::uint32_t> order, order2;  // entry indices: by bin, and after the first pass
     std::vector<std::uint8_t> used_a, used_b;
     std::vector<int> rows, cols;
     std::vector<std::uint16_t> entry_bins;      // their value bins

@@ -24,7 +24,8 @@ def spread_template(n: int = 30) -> Template:
                     kind=rng.integers(1, 3, n), quality=rng.integers(0, 101, n), width=400, height=400)
 
 
-def test_perturb_moves_rigidly_and_drops_a_tenth() -> None:
+def test_perturb_moves_rigidly_and_drops_a_tenth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(calibrate, "DROP_FRACTION", 0.1)
     template = spread_template()
     variant = perturb(template, np.random.default_rng(5))
     assert len(variant) == 27 and (variant.width, variant.height, variant.dpi) == (400, 400, 500)
@@ -91,11 +92,21 @@ def test_impostor_sample_never_compares_a_finger_with_itself(monkeypatch: pytest
     use_fakes(monkeypatch, calibrate)
     templates = [fake_template(f, m) for f, m in ((1, 3), (1, 4), (2, 3), (3, 5), (3, 3))]
     fingers = [("db1", "1"), ("db1", "1"), ("db1", "2"), ("db2", "1"), ("db2", "1")]
-    pairs, perturbed = impostor_scores(templates, fingers, variants=2, rng=np.random.default_rng(0), threads=2)
+    pairs, perturbed = impostor_scores(templates, fingers, variants=2, rng=np.random.default_rng(0), threads=2,
+                                       within_set=False)
     assert pairs.size == 10 - 2 and perturbed.size == 2 * (3 + 3 + 4 + 3 + 3)
     assert np.all(pairs == np.float32(0.1)) and np.all(perturbed == np.float32(0.1))
     for probe, batch, threads in FakeMatcher.calls:
         assert threads == 2 and all(c.width != probe.width for c in batch)
+
+
+def test_impostor_sample_within_sets_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fakes(monkeypatch, calibrate)
+    templates = [fake_template(f, m) for f, m in ((1, 3), (1, 4), (2, 3), (3, 5), (3, 3))]
+    fingers = [("db1", "1"), ("db1", "1"), ("db1", "2"), ("db2", "1"), ("db2", "1")]
+    pairs, perturbed = impostor_scores(templates, fingers, variants=2, rng=np.random.default_rng(0), threads=2)
+    # db1: finger 1 (two templates) against finger 2; db2 holds a single finger.
+    assert pairs.size == 2 and perturbed.size == 2 * (1 + 1 + 2)
 
 
 def test_command_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -109,16 +120,33 @@ def test_command_writes_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     table = json.loads(out.read_text())
     assert {"format", "version", "algorithm", "impostor_comparisons", "sources", "created", "points"} <= table.keys()
     assert (table["format"], table["version"], table["algorithm"]) == ("basma-calibration", 1, "fake/1")
-    # 20 templates (one failed) of 7 fingers: C(20, 2) - same-finger pairs (4*3 + 2*3 + 1) = 171;
-    # variants: 2 per template against the templates of the other fingers: 2 * (20*20 - 4*9 - 2*9 - 4) = 684.
-    assert table["impostor_comparisons"] == 171 + 684
-    assert [s["comparisons"] for s in table["sources"]] == [171, 684]
+    # Pairs within each set. db1_b: 12 templates of 4 fingers, C(12, 2) - 4 * 3 = 54 pairs and
+    # 2 variants * 12 templates * 9 others = 216; db2_b: 8 templates (one failed) of fingers with
+    # 3, 3, 2 images, C(8, 2) - 7 = 21 pairs and 2 * (3*5 + 3*5 + 2*6) = 84.
+    assert table["impostor_comparisons"] == 54 + 216 + 21 + 84
+    assert [s["comparisons"] for s in table["sources"]] == [54 + 21, 216 + 84]
     assert table["sources"][0]["failures_to_extract"] == 1 and table["sources"][1]["seed"] == 4
+    assert set(table["per_set"]) == {"db1_b", "db2_b"}
     fmrs = [f for f, _ in table["points"]]
-    assert fmrs[0] == 0.1 and min(fmrs) * 855 >= 3 and fmrs[-1] == 0.005  # 0.002 * 855 < 3
+    assert fmrs[0] == 0.1 and fmrs[-1] == 0.05  # db2_b's 105 scores: 0.02 * 105 < 3
+    assert [f for f, _ in table["per_set"]["db1_b"]][-1] == 0.02  # 270 scores: 0.01 * 270 < 3
     assert np.all(np.diff([t for _, t in table["points"]]) >= 0)
     printed = capsys.readouterr().out
-    assert "smallest FMR in the table: 0.005" in printed and str(out) in printed
+    assert "smallest FMR in the table: 0.05" in printed and str(out) in printed
+
+
+def test_pooled_sample_across_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fakes(monkeypatch, calibrate)
+    fake_set(tmp_path / "sets" / "db1_b", fingers=4, impressions=3)
+    fake_set(tmp_path / "sets" / "db2_b", fingers=3, impressions=3, broken=["3_3"])
+    out = tmp_path / "table.json"
+    assert main(["calibrate", "--dataset", str(tmp_path / "sets"), "--variants", "2", "--pairs", "across",
+                 "--threads", "2", "--out", str(out)]) == 0
+    table = json.loads(out.read_text())
+    # 20 templates of 7 fingers: C(20, 2) - (4*3 + 2*3 + 1) = 171 pairs; variants against every
+    # other finger: 2 * (20*20 - 4*9 - 2*9 - 4) = 684.
+    assert table["impostor_comparisons"] == 171 + 684 and table["per_set"] is None
+    assert [f for f, _ in table["points"]][-1] == 0.005  # 0.002 * 855 < 3
 
 
 def test_command_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
