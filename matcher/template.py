@@ -179,6 +179,11 @@ class Template:
             object.__setattr__(self, "_hash", hash(self._key()) or 1)
         return self._hash
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches derived from the minutiae (the matcher's search forms, see
+        # matcher.matching._native) live as private attributes; they are rebuilt, never stored.
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache_")}
+
     @classmethod
     def empty(cls, *, width: int, height: int, dpi: int = 500, image_quality: int = 0) -> Template:
         """A template with no minutiae (a valid result for a blank or unusable capture)."""

@@ -14,6 +14,7 @@
 
 #include "layout.hpp"
 #include "mcc.hpp"
+#include "pool.hpp"
 
 namespace py = pybind11;
 
@@ -150,8 +151,10 @@ py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& 
     py::array_t<float> out(static_cast<py::ssize_t>(n));
     float* result = out.mutable_data();
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const std::size_t chunk = 16;
-    threads = static_cast<int>(std::min<std::size_t>(threads, (n + chunk - 1) / chunk));
+    // Chunks small enough that every thread gets several (the last ones balance the load), at
+    // most 16 candidates (one atomic increment per chunk is negligible then).
+    threads = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, n)));
+    const std::size_t chunk = std::max<std::size_t>(1, std::min<std::size_t>(16, n / (32 * static_cast<std::size_t>(threads))));
     {
         py::gil_scoped_release release;
         std::atomic<std::size_t> next{0};
@@ -164,10 +167,7 @@ py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& 
                 }
             }
         };
-        std::vector<std::thread> pool;
-        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-        work();
-        for (std::thread& t : pool) t.join();
+        basma::run_parallel(threads, work);
     }
     return out;
 }

@@ -20,6 +20,10 @@ from matcher.template import Template
 
 __all__ = ["Matcher", "compare"]
 
+#: The parameters of ``Matcher(probe)``: one shared object, so prepared candidates are found by
+#: identity (matcher.matching._native.prepare).
+DEFAULT_PARAMS = MatchingParams()
+
 
 def _check_template(value: object, name: str) -> Template:
     if not isinstance(value, Template):
@@ -27,7 +31,7 @@ def _check_template(value: object, name: str) -> Template:
     return value
 
 
-#: More worker threads than this are never started (one batch is split into chunks of 16).
+#: More worker threads than this are never started (nor more than candidates).
 MAX_THREADS = 256
 
 
@@ -77,7 +81,7 @@ class Matcher:
 
     def __init__(self, probe: Template, *, params: MatchingParams | None = None) -> None:
         self.probe = _check_template(probe, "probe")
-        self.params = MatchingParams() if params is None else params
+        self.params = DEFAULT_PARAMS if params is None else params
         if not isinstance(self.params, MatchingParams):
             raise InvalidParameterError(f"params must be MatchingParams, got {type(self.params).__name__}")
         self._prepared = _native.prepare(self.probe, self.params)
@@ -102,8 +106,12 @@ class Matcher:
         ndarray of float32, shape (len(candidates),)
         """
         count = _thread_count(threads)
-        prepared = [_native.prepare(_check_template(c, f"candidates[{i}]"), self.params)
-                    for i, c in enumerate(candidates)]
+        params = self.params
+        prepared = []
+        for i, candidate in enumerate(candidates):
+            if not isinstance(candidate, Template):
+                _check_template(candidate, f"candidates[{i}]")
+            prepared.append(_native.prepare(candidate, params))
         return _native.score_many(self._prepared, prepared, count)
 
 

@@ -22,7 +22,7 @@ def test_report_with_a_fake_matcher(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                     capsys: pytest.CaptureFixture[str]) -> None:
     use_fakes(monkeypatch, speed)
     folder = fake_set(tmp_path / "db", fingers=2, impressions=2, broken=["2_2"])
-    assert main(["speed", "--dataset", str(folder), "--threads", "3", "--seconds", "0.05",
+    assert main(["speed", "--dataset", str(folder), "--threads", "3", "--seconds", "0.05", "--batch", "7",
                  "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert REPORT_KEYS <= report.keys()
@@ -32,9 +32,11 @@ def test_report_with_a_fake_matcher(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     templates = [fake_template(1, 3), fake_template(1, 4), fake_template(2, 3)]  # 2_2 failed
     assert report["minutiae_median"] == 3 and report["extract_ms_median"] == 2.5
     assert report["template_bytes_median"] == np.median([len(formats.dumps(t, "native")) for t in templates])
-    # One preparing pass, then batches of all 3 candidates with threads=1, then threads=3.
-    threads = [t for _, batch, t in FakeMatcher.calls if len(batch) == 3]
-    assert threads[0] == 3 and threads[1] == 1 and threads[-1] == 3 and len(threads) >= 3
+    # One preparing pass of the 3 templates, then batches of 7 (the templates repeated) with
+    # threads=1, then threads=3.
+    assert [t for _, batch, t in FakeMatcher.calls if len(batch) == 3] == [3]
+    threads = [t for _, batch, t in FakeMatcher.calls if len(batch) == 7]
+    assert threads[0] == 1 and threads[-1] == 3 and report["batch"] == 7
     assert "comparisons/s, 3 threads" in capsys.readouterr().out
 
 
