@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from datasets import find_image_sets
 from matcher.errors import MatcherError
 from matcher.features import extract
 from matcher.image import load_image
@@ -70,6 +71,21 @@ def extract_all(paths: Sequence[Path], *, dpi: int | None = None, threads: int =
             else:
                 result.ms.append(ms)
     return result
+
+
+def image_sets(dataset: Path, command: str, *, required: bool = True) -> list[Path] | None:
+    """The image sets under ``dataset`` (:func:`datasets.find_image_sets`), or ``None`` after
+    printing why to stderr (as ``benchmarks COMMAND: ...``): the folder is missing, or, when
+    ``required``, it holds no images."""
+    try:
+        sets = find_image_sets(dataset)
+    except NotADirectoryError as exc:
+        print(f"benchmarks {command}: {exc}", file=sys.stderr)
+        return None
+    if required and not sets:
+        print(f"benchmarks {command}: no images in {dataset} or its sub-folders", file=sys.stderr)
+        return None
+    return sets
 
 
 def format_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

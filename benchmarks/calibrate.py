@@ -49,10 +49,10 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from benchmarks._common import REPO, data_root, extract_all, format_rows
+from benchmarks._common import REPO, data_root, extract_all, format_rows, image_sets
 from benchmarks._pairs import impostor_pairs, score_pairs
 from benchmarks.extract import _positive
-from datasets import find_image_sets, iter_fvc
+from datasets import iter_fvc
 from matcher.errors import InvalidParameterError
 from matcher.matching import Matcher
 from matcher.template import Template
@@ -255,10 +255,8 @@ def _non_negative(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Build the impostor sample, write the calibration table, print a summary; return the exit status."""
     dataset = args.dataset if args.dataset is not None else data_root() / "fvc2002"
-    try:
-        sets = find_image_sets(dataset)
-    except NotADirectoryError as exc:
-        print(f"benchmarks calibrate: {exc}", file=sys.stderr)
+    sets = image_sets(dataset, "calibrate", required=False)
+    if sets is None:
         return 2
     progress = sys.stderr.isatty()
     templates: list[Template] = []

@@ -32,7 +32,8 @@ import numpy as np
 from tqdm import tqdm
 
 import matcher
-from datasets import find_image_sets, fvc_native_dpi, list_images
+from benchmarks._common import image_sets
+from datasets import fvc_native_dpi, list_images
 from matcher.errors import MatcherError
 from matcher.features import extract
 from matcher.image import FingerprintImage, load_image
@@ -158,13 +159,8 @@ def _positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark described by parsed ``args``; print the table; return the exit status."""
-    try:
-        sets = find_image_sets(args.dataset)
-    except NotADirectoryError as exc:
-        print(f"benchmarks extract: {exc}", file=sys.stderr)
-        return 2
-    if not sets:
-        print(f"benchmarks extract: no images in {args.dataset} or its sub-folders", file=sys.stderr)
+    sets = image_sets(args.dataset, "extract")
+    if sets is None:
         return 2
     progress = sys.stderr.isatty()
     results = [measure_set(folder, dpi=args.dpi, limit=args.limit, threads=args.threads,

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import data_root, extract_all, format_rows
+from benchmarks._common import data_root, extract_all, format_rows, image_sets
 from benchmarks.extract import _positive
-from datasets import find_image_sets, list_images
+from datasets import list_images
 from matcher import formats
 from matcher.matching import Matcher
 from matcher.template import Template
@@ -96,10 +96,8 @@ def compare_rate(probes: Sequence[Template], candidates: Sequence[Template], *, 
 def run(args: argparse.Namespace) -> int:
     """Run the speed benchmark described by parsed ``args``; print the table; return the exit status."""
     dataset = args.dataset if args.dataset is not None else data_root() / "fvc2002" / "db1_b"
-    try:
-        sets = find_image_sets(dataset)
-    except NotADirectoryError as exc:
-        print(f"benchmarks speed: {exc}", file=sys.stderr)
+    sets = image_sets(dataset, "speed", required=False)
+    if sets is None:
         return 2
     paths = list_images(sets[0]) if sets else []
     extraction = extract_all(paths, threads=1, progress=sys.stderr.isatty(), desc="extract")

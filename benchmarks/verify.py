@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import _report
-from benchmarks._common import Extraction, extract_all
+from benchmarks._common import Extraction, extract_all, image_sets
 from benchmarks._pairs import (
     IMPOSTOR_PROTOCOLS,
     default_impostors,
@@ -43,7 +43,7 @@ from benchmarks._pairs import (
 )
 from benchmarks.extract import _dpi, _positive
 from benchmarks.metrics import eer, fnmr_at_fmr
-from datasets import Sample, find_image_sets, iter_fvc
+from datasets import Sample, iter_fvc
 from matcher.errors import InvalidParameterError, MatcherError
 from matcher.matching import Matcher
 
@@ -117,13 +117,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the verification benchmark described by parsed ``args``; return the exit status."""
-    try:
-        sets = find_image_sets(args.dataset)
-    except NotADirectoryError as exc:
-        print(f"benchmarks verify: {exc}", file=sys.stderr)
-        return 2
-    if not sets:
-        print(f"benchmarks verify: no images in {args.dataset} or its sub-folders", file=sys.stderr)
+    sets = image_sets(args.dataset, "verify")
+    if sets is None:
         return 2
     progress = sys.stderr.isatty()
     results = []
