@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from benchmarks import calibrate, extract, speed, verify
+from benchmarks import calibrate, extract, speed, synthetic, verify
 
 #: Command modules, in help order; each has ``add_parser(subparsers)``.
-COMMANDS = (extract, verify, speed, calibrate)
+COMMANDS = (extract, verify, speed, calibrate, synthetic)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

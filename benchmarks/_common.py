@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datasets import find_image_sets
-from matcher.errors import MatcherError
+from matcher.errors import InvalidParameterError, MatcherError
 from matcher.features import extract
 from matcher.image import load_image
 from matcher.template import Template
@@ -48,20 +48,24 @@ def _extract_one(path: Path, dpi: int | None) -> tuple[Template | None, float, s
     return template, (time.perf_counter() - start) * 1e3, ""
 
 
-def extract_all(paths: Sequence[Path], *, dpi: int | None = None, threads: int = 1,
+def extract_all(paths: Sequence[Path], *, dpi: int | None | Sequence[int | None] = None, threads: int = 1,
                 progress: bool = False, desc: str = "extracting") -> Extraction:
     """Decode and extract every image with ``threads`` workers (numba releases the GIL).
 
+    ``dpi`` is one resolution for every image or one per image (``None``: the metadata's).
     The JIT is warmed up on the first image (not timed); ``ms`` holds the wall time of each
     successful :func:`matcher.features.extract` call (decoding not included), measured while
     ``threads`` workers run. Failures (:class:`~matcher.errors.MatcherError`) leave ``None``
     and are listed with their message, in image order.
     """
+    dpis = list(dpi) if isinstance(dpi, Sequence) else [dpi] * len(paths)
+    if len(dpis) != len(paths):
+        raise InvalidParameterError(f"dpi must be one value or one per image ({len(paths)}), got {len(dpis)}")
     if paths:
-        _extract_one(paths[0], dpi)
+        _extract_one(paths[0], dpis[0])
     result = Extraction(templates=[])
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        jobs = pool.map(_extract_one, paths, [dpi] * len(paths))
+        jobs = pool.map(_extract_one, paths, dpis)
         for path, (template, ms, error) in tqdm(zip(paths, jobs, strict=True), total=len(paths), desc=desc,
                                                 unit="img", file=sys.stderr, disable=not progress,
                                                 leave=False):

@@ -26,23 +26,33 @@ def _save(figure: Figure, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def plot_det(curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], path: Path) -> None:
+def plot_det(curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], path: Path, *,
+             groups: Sequence[str] | None = None) -> None:
     """Draw the DET curve (FNMR against FMR, both log scale) of each ``(label, genuine, impostor)``.
 
     Points where either rate is 0 cannot be drawn on log axes and are left out; the EER is
-    marked on each curve and the FMR100 / FMR1000 operating points by dotted lines.
+    marked on each curve and the FMR100 / FMR1000 operating points by dotted lines. With
+    ``groups`` (one name per curve, such as the system), curves of a group share a colour and
+    the n-th curve of each group its line style (sets of several systems).
     """
-    figure = Figure(figsize=(6, 5))
+    figure = Figure(figsize=(6, 5) if groups is None else (7, 6))
     axes = figure.add_subplot()
     floor_fmr = floor_fnmr = 1e-3  # axes reach at least down to 0.1 %, and to half of one error
-    for label, genuine, impostor in curves:
+    names = list(dict.fromkeys(groups)) if groups is not None else []
+    seen: dict[str, int] = {}
+    for k, (label, genuine, impostor) in enumerate(curves):
+        style: dict[str, str] = {}
+        if groups is not None:
+            rank = seen[groups[k]] = seen.get(groups[k], -1) + 1
+            style = {"color": f"C{names.index(groups[k]) % 10}",
+                     "linestyle": ("-", "--", "-.", ":")[rank % 4]}
         fmr, fnmr, _ = det_curve(genuine, impostor)
         floor_fmr = min(floor_fmr, 0.5 / np.size(impostor))
         floor_fnmr = min(floor_fnmr, 0.5 / np.size(genuine))
         shown = (fmr > 0) & (fnmr > 0)
         equal = eer(genuine, impostor)
         line, = axes.plot(fmr[shown], fnmr[shown], drawstyle="steps-post",
-                          label=f"{label} (EER {equal.eer:.2%})")
+                          label=f"{label} (EER {equal.eer:.2%})", **style)
         if equal.eer > 0:
             axes.plot([equal.eer], [equal.eer], "o", color=line.get_color())
     for rate in (1e-2, 1e-3):
@@ -56,7 +66,7 @@ def plot_det(curves: Sequence[tuple[str, npt.ArrayLike, npt.ArrayLike]], path: P
     axes.set_title("DET curve")
     axes.grid(True, which="both", alpha=0.3)
     if axes.lines:
-        axes.legend(loc="upper right", fontsize="small")
+        axes.legend(loc="upper right", fontsize="small" if groups is None else "x-small")
     _save(figure, path)
 
 

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from matcher.errors import InvalidParameterError
 
 __all__ = ["EqualErrorRate", "DetCurve", "thresholds", "false_match_rate", "false_non_match_rate",
-           "eer", "fnmr_at_fmr", "det_curve"]
+           "eer", "fnmr_at_fmr", "det_curve", "error_rates"]
 
 
 class EqualErrorRate(NamedTuple):
@@ -213,3 +213,29 @@ def fnmr_at_fmr(genuine: npt.ArrayLike, impostor: npt.ArrayLike, fmr: float) -> 
         raise InvalidParameterError(f"fmr must be a number in [0, 1], got {fmr!r}")
     rates, fnmr, _ = det_curve(genuine, impostor)
     return float(fnmr[int(np.flatnonzero(rates <= fmr)[0])])
+
+
+def error_rates(genuine: npt.ArrayLike, impostor: npt.ArrayLike) -> dict[str, float]:
+    """The report's error rates of one system on one set, as plain floats (fractions).
+
+    Returns
+    -------
+    dict
+        ``eer``, ``eer_low``, ``eer_high``, ``threshold_at_eer`` (:func:`eer`), ``fmr100``,
+        ``fmr1000`` and ``zerofmr`` (:func:`fnmr_at_fmr` at 1 %, 0.1 % and 0).
+
+    Raises
+    ------
+    InvalidParameterError
+        When a score array is empty, not one-dimensional, or not finite.
+
+    Examples
+    --------
+    >>> rates = error_rates([0.8, 0.9], [0.1, 0.85])
+    >>> rates["eer"], rates["zerofmr"]
+    (0.5, 0.5)
+    """
+    equal = eer(genuine, impostor)
+    return {"eer": equal.eer, "eer_low": equal.low, "eer_high": equal.high, "threshold_at_eer": equal.threshold,
+            "fmr100": fnmr_at_fmr(genuine, impostor, 1e-2), "fmr1000": fnmr_at_fmr(genuine, impostor, 1e-3),
+            "zerofmr": fnmr_at_fmr(genuine, impostor, 0.0)}

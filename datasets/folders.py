@@ -1,8 +1,8 @@
 """Folders of fingerprint images named the FVC way: ``<finger>_<impression>.<ext>``.
 
-The Fingerprint Verification Competitions (FVC2000, FVC2002, FVC2004) distribute each
-database as one folder of files such as ``101_1.tif`` ... ``110_8.tif``: the part before the
-last ``_`` names the finger, the number after it the impression. FVC does not say which
+The Fingerprint Verification Competitions (FVC2000, FVC2002, FVC2004, FVC2006) distribute
+each database as one folder of files such as ``101_1.tif`` ... ``110_8.tif``: the part before
+the last ``_`` names the finger, the number after it the impression. FVC does not say which
 fingers belong to one person, so a :class:`Sample`'s ``subject`` is its finger.
 
 Resolution: the FVC protocol passes every image to the algorithm as 500 dpi, whatever the
@@ -17,54 +17,101 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher.image import IMAGE_SUFFIXES
+import numpy as np
+import numpy.typing as npt
+
+from datasets.errors import DatasetError
+from matcher.image import IMAGE_SUFFIXES, FingerprintImage, load_image
 
 __all__ = ["FVC_NATIVE_DPI", "IMAGE_SUFFIXES", "Sample", "find_image_sets", "fvc_native_dpi",
            "iter_fvc", "list_images"]
 
 log = logging.getLogger(__name__)
 
-#: Native sensor resolution of each FVC database, ``(year, "dbN") -> dpi`` (Maio et al.,
-#: FVC2000/2002/2004 reports). The synthetic (SFinGe) databases are "about 500 dpi".
+#: Native sensor resolution of each FVC database, ``(year, "dbN") -> dpi``, from the
+#: competitions' reports and database pages (bias.csr.unibo.it): Maio et al., "FVC2000:
+#: Fingerprint Verification Competition", IEEE TPAMI 24(3), 2002 (DB1 low-cost optical 300x300,
+#: DB2 capacitive 256x364, DB3 optical 448x478: 500 dpi); "FVC2002: Second Fingerprint
+#: Verification Competition", ICPR 2002 (DB1 optical 500, DB2 optical 569, DB3 capacitive 500);
+#: "FVC2004: Third Fingerprint Verification Competition", ICBA 2004 (DB1, DB2 optical 500, DB3
+#: thermal sweeping 512); Cappelli et al., "Fingerprint Verification Competition 2006",
+#: Biometric Technology Today 15(7-8), 2007 (DB1 electric field 96x96 at 250, DB2 optical
+#: 400x560 at 569, DB3 thermal sweeping 400x500 at 500). Every DB4 is synthetic (SFinGe),
+#: "about 500 dpi".
 FVC_NATIVE_DPI: dict[tuple[int, str], int] = {
     (2000, "db1"): 500, (2000, "db2"): 500, (2000, "db3"): 500, (2000, "db4"): 500,
     (2002, "db1"): 500, (2002, "db2"): 569, (2002, "db3"): 500, (2002, "db4"): 500,
     (2004, "db1"): 500, (2004, "db2"): 500, (2004, "db3"): 512, (2004, "db4"): 500,
+    (2006, "db1"): 250, (2006, "db2"): 569, (2006, "db3"): 500, (2006, "db4"): 500,
 }
 
 _FVC_NAME = re.compile(r"(?P<finger>.+)_(?P<impression>[0-9]+)")
-_YEAR = re.compile(r"fvc[-_ ]?(2000|2002|2004)", re.IGNORECASE)
+_YEAR = re.compile(r"fvc[-_ ]?(2000|2002|2004|2006)", re.IGNORECASE)
 _DATABASE = re.compile(r"(db[1-4])(?:_[ab])?", re.IGNORECASE)
 _DIGITS = re.compile(r"([0-9]+)")
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One image of a dataset.
+    """One image of a dataset: who, which finger, which impression, where its pixels are.
 
     Parameters
     ----------
     subject : str
         Who gave the print (for FVC, the finger: FVC does not link fingers to people).
     finger : str
-        Finger identifier, unique within the dataset (``"101"``).
+        Finger identifier, unique within the subject (``"101"`` in FVC, ``"Left_index"`` in
+        SOCOFing); :attr:`identity` names the finger within the dataset.
     impression : int
         Impression number of this finger (``1`` .. ``8`` in FVC).
-    path : Path
-        The image file.
+    path : Path or None
+        The image file; ``None`` only for a sample held in memory (``image``).
     dpi : int or None
-        Resolution to pass to :func:`matcher.features.extract`; ``None`` lets the image's
+        Resolution to pass to :func:`matcher.image.load_image`; ``None`` lets the image's
         metadata decide (500 when it has none).
+    image : ndarray of uint8, shape (rows, cols), optional
+        The pixels, for a sample that has no file (not compared by ``==``).
+    alteration : str or None
+        How the print was altered, for sets that hold altered prints (SOCOFing: ``"Easy/CR"``);
+        ``None`` for a genuine capture.
+
+    Raises
+    ------
+    DatasetError
+        When neither ``path`` nor ``image`` is given.
+
+    Examples
+    --------
+    >>> Sample("7", "Left_index", 1, Path("7__M_Left_index_finger.BMP"), dpi=500).identity
+    ('7', 'Left_index')
+    >>> Sample("1", "1", 1, None, image=np.zeros((64, 64), np.uint8)).load().dpi
+    500
     """
 
     subject: str
     finger: str
     impression: int
-    path: Path
+    path: Path | None
     dpi: int | None = None
+    image: npt.NDArray[np.uint8] | None = field(default=None, compare=False, repr=False)
+    alteration: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path is None and self.image is None:
+            raise DatasetError(f"sample {self.subject}/{self.finger}/{self.impression} has neither a path "
+                               "nor an image")
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """``(subject, finger)``: the finger within the dataset, what genuine pairs share."""
+        return self.subject, self.finger
+
+    def load(self) -> FingerprintImage:
+        """The image (:func:`matcher.image.load_image` of ``image`` or ``path``, at ``dpi``)."""
+        return load_image(self.image if self.image is not None else self.path, dpi=self.dpi)
 
 
 def _natural_key(text: str) -> tuple[tuple[int, str], ...]:
