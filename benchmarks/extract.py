@@ -34,6 +34,7 @@ from tqdm import tqdm
 import matcher
 from benchmarks._common import image_sets
 from datasets import fvc_native_dpi, list_images
+from datasets._cli import positive_int
 from matcher.errors import MatcherError
 from matcher.features import extract
 from matcher.image import FingerprintImage, load_image
@@ -150,11 +151,7 @@ def _dpi(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+_positive = positive_int   # the other benchmark commands import it from here
 
 
 def run(args: argparse.Namespace) -> int:

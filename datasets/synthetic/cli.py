@@ -22,6 +22,7 @@ from typing import Any
 from PIL import Image
 from tqdm import tqdm
 
+from datasets._cli import positive_int
 from datasets.synthetic.images import DEFAULT_SHAPE, finger_images
 from datasets.synthetic.impressions import ImpressionParams
 from datasets.synthetic.orientation import CLASS_FREQUENCIES, CLASSES
@@ -36,11 +37,6 @@ MANIFEST_NAME = "synthetic.json"
 DPI = 500
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def _side(text: str) -> int:
@@ -63,15 +59,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fingers", type=_positive, default=10, metavar="N", help="fingers (default: %(default)s)")
-    parser.add_argument("--impressions", type=_positive, default=8, metavar="K",
+    parser.add_argument("--fingers", type=positive_int, default=10, metavar="N", help="fingers (default: %(default)s)")
+    parser.add_argument("--impressions", type=positive_int, default=8, metavar="K",
                         help="impressions per finger (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="set seed (default: %(default)s)")
     parser.add_argument("--width", type=_side, default=DEFAULT_SHAPE[1], metavar="PX",
                         help="image width (default: %(default)s)")
     parser.add_argument("--height", type=_side, default=DEFAULT_SHAPE[0], metavar="PX",
                         help="image height (default: %(default)s)")
-    parser.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="worker processes (default: %(default)s)")
     parser.add_argument("-o", "--out", required=True, type=Path, metavar="DIR", help="output folder")
 
