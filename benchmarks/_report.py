@@ -31,6 +31,23 @@ _PEER_HEADER = ("set", "system", "FTE", "EER", "EER interval", "FMR100", "FMR100
 _SPEEDS = ("extract_ms_median", "compare_us_median", "compare_per_s")
 
 
+
+def sample_label(path: Path, root: Path) -> str:
+    """``path`` relative to the set's folder (SOCOFing's altered images share file names across
+    difficulty folders), or its name when it lies elsewhere.
+
+    Examples
+    --------
+    >>> sample_label(Path("/d/Altered/Altered-Hard/1__M_Left_index_finger_CR.BMP"), Path("/d"))
+    'Altered/Altered-Hard/1__M_Left_index_finger_CR.BMP'
+    >>> sample_label(Path("/x/101_1.tif"), Path("/d"))
+    '101_1.tif'
+    """
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -134,7 +151,7 @@ def write_set(result: SetResult, summary: dict[str, Any], outdir: Path) -> None:
     """Write one set's report.json, report.md, scores.npz, det.png and scores.png into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
     _write_json(outdir / "report.json", summary)
-    names = np.array([s.path.name for s in result.samples], dtype=str)
+    names = np.array([sample_label(s.path, result.path) for s in result.samples], dtype=str)
     peer_scores = {f"{peer.name}_{kind}": getattr(peer, kind) for peer in result.peers
                    for kind in ("genuine", "impostor")}
     np.savez_compressed(outdir / "scores.npz", genuine=result.genuine, impostor=result.impostor,

@@ -97,7 +97,7 @@ class SetResult:
             "images": len(self.samples), "fingers": fingers, "impostor_protocol": self.protocol,
             "genuine": int(self.genuine.size), "impostor": int(self.impostor.size),
             "failures_to_extract": len(self.extraction.failures),
-            "failed_images": [p.name for p, _ in self.extraction.failures],
+            "failed_images": [_report.sample_label(p, self.path) for p, _ in self.extraction.failures],
             "eer": equal.eer, "eer_low": equal.low, "eer_high": equal.high,
             "threshold_at_eer": equal.threshold,
             "fmr100": fnmr_at_fmr(self.genuine, self.impostor, 1e-2),
