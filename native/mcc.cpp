@@ -114,13 +114,6 @@ inline float wrap_pi(float x) {
     return x - kTwoPiF * std::floor((x + kPiF) * (1.0f / kTwoPiF));
 }
 
-// Linear interpolation in a table sampled at integer positions 0 .. kTable - 1; clamped.
-inline float interpolate(const float* table, float position) {
-    position = std::min(position, static_cast<float>(MccModel::kTable - 1));
-    const int i = std::min(static_cast<int>(position), MccModel::kTable - 2);
-    const float f = position - static_cast<float>(i);
-    return table[i] + f * (table[i + 1] - table[i]);
-}
 
 }  // namespace
 
@@ -153,30 +146,12 @@ MccModel::MccModel(const MccParams& p) : params(p) {
     words = (circle_cells * p.angular_cells + 63) / 64;
     root.resize(2 * circle_cells * p.angular_cells + 1);   // bit-vector norms: sqrt(popcount)
     for (std::size_t i = 0; i < root.size(); ++i) root[i] = std::sqrt(static_cast<double>(i));
-    // Beyond this d1 the distance term of rho is below 1e-12 (tau < 0) and counts as 0.
-    distance_range_px = std::max(1.0, p.distance_mu_px + 28.0 / std::max(1e-6, std::fabs(p.distance_tau)));
-    direction_range_rad = std::min(kPi, std::max(0.1, p.direction_mu_rad + 28.0 / std::max(1e-6, std::fabs(p.direction_tau))));
-    radial_range_rad = std::min(kPi, std::max(0.1, p.radial_mu_rad + 28.0 / std::max(1e-6, std::fabs(p.radial_tau))));
-    z_distance.resize(kTable);
-    z_direction.resize(kTable);
-    z_radial.resize(kTable);
-    for (int i = 0; i < kTable; ++i) {
-        // Each table ends where its sigmoid is below 1e-12 (tau < 0) or at pi; the last entry
-        // of a truncated table is 0, which every larger difference reads.
-        const double d = distance_range_px * i / (kTable - 1);
-        const double a1 = direction_range_rad * i / (kTable - 1);
-        const double a2 = radial_range_rad * i / (kTable - 1);
-        const bool end = i == kTable - 1;
-        z_distance[i] = static_cast<float>(end ? 0.0 : sigmoid(d, p.distance_mu_px, p.distance_tau));
-        z_direction[i] = static_cast<float>(end && direction_range_rad < kPi ? 0.0 : sigmoid(a1, p.direction_mu_rad, p.direction_tau));
-        z_radial[i] = static_cast<float>(end && radial_range_rad < kPi ? 0.0 : sigmoid(a2, p.radial_mu_rad, p.radial_tau));
-    }
 }
 
 std::size_t Prepared::nbytes() const {
     const std::size_t n2 = static_cast<std::size_t>(n) * n;
     return sizeof(Prepared) + static_cast<std::size_t>(n) * (2 * model->words * 8 + 3 * 4 + 3 * 8 + 1) +
-           n2 * 3 * sizeof(float);
+           n2 * sizeof(float);
 }
 
 Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y, const float* angle,
@@ -297,17 +272,14 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     t.sorted_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0.0);
 
     const std::size_t n2 = static_cast<std::size_t>(n) * n;
-    t.distance.assign(n2, 0.0f);
     t.radial.assign(n2, 0.0f);
-    t.relative.assign(n2, 0.0f);
     for (int i = 0; i < n; ++i) {
         for (int k = 0; k < n; ++k) {
             const double dx = t.Xd[k] - t.Xd[i], dy = t.Yd[k] - t.Yd[i];
-            t.distance[static_cast<std::size_t>(i) * n + k] = static_cast<float>(std::hypot(dx, dy));
             // MCC eq. 20: d_R, the minutia direction against the segment to the other minutia.
             t.radial[static_cast<std::size_t>(i) * n + k] =
                 static_cast<float>(angle_diff(t.angled[i], std::atan2(dy, dx)));
-            t.relative[static_cast<std::size_t>(i) * n + k] = static_cast<float>(angle_diff(t.angled[i], t.angled[k]));
+
         }
     }
     return t;
@@ -334,6 +306,7 @@ void Scratch::reserve(int na, int nb) {
         efficiency.resize(m);
         best.resize(m);
         rho.resize(static_cast<std::size_t>(m) * m + 16);
+        for (auto* v : {&seed_ax, &seed_ay, &seed_bx, &seed_by, &seed_delta}) v->resize(m + 16);
     }
 }
 
@@ -535,40 +508,54 @@ int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch&
     return nr;
 }
 
-// Compatibility rho(t, k) of every two seed pairs (MCC eq. 21): the product of sigmoids of the
-// differences in distance (d1), relative direction (d2) and radial angle (eq. 20, d3), read
-// from tables; rho(t, t) = 0.
+// Compatibility rho(t, k) of every two seed pairs (MCC eq. 21): the product of the sigmoids
+// Z(d1), Z(d2), Z(d3) of the differences in distance (d1), relative direction (d2) and radial
+// angle (eq. 20, d3), computed as 1 / ((1 + e1)(1 + e2)(1 + e3)) with e_i = exp(-tau_i (d_i - mu_i));
+// rho(t, t) = 0. The seeds' coordinates and direction differences are gathered once, so
+// only d3 reads the per-template tables.
 void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
-    const MccModel& model = *a.model;
-    const float distance_scale = static_cast<float>((MccModel::kTable - 1) / model.distance_range_px);
-    const float direction_scale = static_cast<float>((MccModel::kTable - 1) / model.direction_range_rad);
-    const float radial_scale = static_cast<float>((MccModel::kTable - 1) / model.radial_range_rad);
-    const float* z_distance = model.z_distance.data();
-    const float* z_direction = model.z_direction.data();
-    const float* z_radial = model.z_radial.data();
+    const MccParams& p = a.model->params;
     const int* rows = s.rows.data();
     const int* cols = s.cols.data();
+    float* ax = s.seed_ax.data();
+    float* ay = s.seed_ay.data();
+    float* bx = s.seed_bx.data();
+    float* by = s.seed_by.data();
+    float* delta = s.seed_delta.data();
+    for (int k = 0; k < nr; ++k) {
+        ax[k] = a.X[rows[k]];
+        ay[k] = a.Y[rows[k]];
+        bx[k] = b.X[cols[k]];
+        by[k] = b.Y[cols[k]];
+        delta[k] = static_cast<float>(angle_diff(a.angled[rows[k]], b.angled[cols[k]]));   // in [-pi, pi)
+    }
     for (int t = 0; t < nr; ++t) {
-        const std::size_t at = static_cast<std::size_t>(rows[t]) * a.n, bt = static_cast<std::size_t>(cols[t]) * b.n;
-        const float* dist_a = a.distance.data() + at;
-        const float* dist_b = b.distance.data() + bt;
-        const float* rel_a = a.relative.data() + at;
-        const float* rel_b = b.relative.data() + bt;
-        const float* rad_a = a.radial.data() + at;
-        const float* rad_b = b.radial.data() + bt;
+        const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;
+        const float* rad_b = b.radial.data() + static_cast<std::size_t>(cols[t]) * b.n;
         float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
 #if BASMA_AVX512_POPCNT
-        const __m512 pi = _mm512_set1_ps(static_cast<float>(kPi)), two_pi = _mm512_set1_ps(static_cast<float>(kTwoPi));
-        const __m512 last = _mm512_set1_ps(static_cast<float>(MccModel::kTable - 1));
-        const __m512i last_index = _mm512_set1_epi32(MccModel::kTable - 2);
-        auto interpolate16 = [&](const float* table, __m512 position) {
-            position = _mm512_min_ps(position, last);
-            const __m512i i = _mm512_min_epi32(_mm512_cvttps_epi32(position), last_index);
-            const __m512 f = _mm512_sub_ps(position, _mm512_cvtepi32_ps(i));
-            const __m512 lo = _mm512_i32gather_ps(i, table, 4);
-            const __m512 hi = _mm512_i32gather_ps(_mm512_add_epi32(i, _mm512_set1_epi32(1)), table, 4);
-            return _mm512_fmadd_ps(f, _mm512_sub_ps(hi, lo), lo);
+        const __m512 axt = _mm512_set1_ps(ax[t]), ayt = _mm512_set1_ps(ay[t]);
+        const __m512 bxt = _mm512_set1_ps(bx[t]), byt = _mm512_set1_ps(by[t]);
+        const __m512 deltat = _mm512_set1_ps(delta[t]);
+        const __m512 one = _mm512_set1_ps(1.0f);
+        auto exp16 = [](__m512 x) {   // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
+            x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
+            const __m512 y = _mm512_mul_ps(x, _mm512_set1_ps(1.4426950408889634f));
+            const __m512 n = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            const __m512 z = _mm512_mul_ps(_mm512_sub_ps(y, n), _mm512_set1_ps(0.6931471805599453f));
+            __m512 r = _mm512_fmadd_ps(z, _mm512_set1_ps(1.0f / 720), _mm512_set1_ps(1.0f / 120));
+            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f / 24));
+            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f / 6));
+            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(0.5f));
+            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f));
+            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f));
+            return _mm512_scalef_ps(r, n);
         };
+        auto term = [&](__m512 d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
+            return _mm512_add_ps(one, exp16(_mm512_mul_ps(_mm512_set1_ps(static_cast<float>(-tau)),
+                                                          _mm512_sub_ps(d, _mm512_set1_ps(static_cast<float>(mu))))));
+        };
+        const __m512 pi = _mm512_set1_ps(static_cast<float>(kPi)), two_pi = _mm512_set1_ps(static_cast<float>(kTwoPi));
         auto wrapped_abs = [&](__m512 x) {   // |x wrapped into [-pi, pi)|
             const __m512 turns = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_add_ps(x, pi), _mm512_set1_ps(1.0f / static_cast<float>(kTwoPi))),
                                                       _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
@@ -576,24 +563,31 @@ void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
         };
         for (int k = 0; k < nr; k += 16) {
             const __mmask16 lanes = static_cast<__mmask16>(nr - k >= 16 ? 0xFFFF : (1u << (nr - k)) - 1u);
+            const __m512 dxa = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, ax + k), axt);
+            const __m512 dya = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, ay + k), ayt);
+            const __m512 dxb = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, bx + k), bxt);
+            const __m512 dyb = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, by + k), byt);
+            const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(_mm512_sqrt_ps(_mm512_fmadd_ps(dxa, dxa, _mm512_mul_ps(dya, dya))),
+                                                          _mm512_sqrt_ps(_mm512_fmadd_ps(dxb, dxb, _mm512_mul_ps(dyb, dyb)))));
+            const __m512 d2 = wrapped_abs(_mm512_sub_ps(deltat, _mm512_maskz_loadu_ps(lanes, delta + k)));
             const __m512i ra = _mm512_maskz_loadu_epi32(lanes, rows + k);
             const __m512i cb = _mm512_maskz_loadu_epi32(lanes, cols + k);
-            const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(_mm512_i32gather_ps(ra, dist_a, 4), _mm512_i32gather_ps(cb, dist_b, 4)));
-            const __m512 d2 = wrapped_abs(_mm512_sub_ps(_mm512_i32gather_ps(ra, rel_a, 4), _mm512_i32gather_ps(cb, rel_b, 4)));
-            const __m512 d3 = wrapped_abs(_mm512_sub_ps(_mm512_i32gather_ps(ra, rad_a, 4), _mm512_i32gather_ps(cb, rad_b, 4)));
-            const __m512 rho = _mm512_mul_ps(
-                _mm512_mul_ps(interpolate16(z_distance, _mm512_mul_ps(d1, _mm512_set1_ps(distance_scale))),
-                              interpolate16(z_direction, _mm512_mul_ps(d2, _mm512_set1_ps(direction_scale)))),
-                interpolate16(z_radial, _mm512_mul_ps(d3, _mm512_set1_ps(radial_scale))));
-            _mm512_mask_storeu_ps(rho_t + k, lanes, rho);
+            const __m512 d3 = wrapped_abs(_mm512_sub_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, ra, rad_a, 4),
+                                                        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, cb, rad_b, 4)));
+            const __m512 denominator = _mm512_mul_ps(_mm512_mul_ps(term(d1, p.distance_mu_px, p.distance_tau),
+                                                                   term(d2, p.direction_mu_rad, p.direction_tau)),
+                                                     term(d3, p.radial_mu_rad, p.radial_tau));
+            _mm512_mask_storeu_ps(rho_t + k, lanes, _mm512_div_ps(one, denominator));
         }
 #else
         for (int k = 0; k < nr; ++k) {
-            const float d1 = std::fabs(dist_a[rows[k]] - dist_b[cols[k]]);
-            const float d2 = std::fabs(wrap_pi(rel_a[rows[k]] - rel_b[cols[k]]));
+            const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
+            const float d1 = std::fabs(std::sqrt(dxa * dxa + dya * dya) - std::sqrt(dxb * dxb + dyb * dyb));
+            const float d2 = std::fabs(wrap_pi(delta[t] - delta[k]));
             const float d3 = std::fabs(wrap_pi(rad_a[rows[k]] - rad_b[cols[k]]));
-            rho_t[k] = interpolate(z_distance, d1 * distance_scale) * interpolate(z_direction, d2 * direction_scale) *
-                       interpolate(z_radial, d3 * radial_scale);
+            rho_t[k] = static_cast<float>(sigmoid(d1, p.distance_mu_px, p.distance_tau) *
+                                          sigmoid(d2, p.direction_mu_rad, p.direction_tau) *
+                                          sigmoid(d3, p.radial_mu_rad, p.radial_tau));
         }
 #endif
         rho_t[t] = 0.0f;

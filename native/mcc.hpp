@@ -3,7 +3,7 @@
 //
 // A template's search form (Prepared) is built once and then only read: bit cylinders
 // (values and validity interleaved per cylinder, 64-byte aligned), minutiae in the as-viewed
-// frame (X = x, Y = -y), and the pairwise distance / radial-angle tables the relaxation
+// frame (X = x, Y = -y), and the pairwise radial-angle table the relaxation
 // reads. Scoring allocates nothing: it works in a caller-owned Scratch.
 #pragma once
 
@@ -59,11 +59,6 @@ public:
     std::vector<double> root;       // sqrt(0 .. 2 * bits): the bit-vector norms (MCC section 4.1)
     std::vector<double> u, v;  // cell-centre offsets in the minutia frame, N_S^2 each
     std::vector<std::uint8_t> in_circle;
-    // Sigmoid tables of the relaxation compatibility (MCC eq. 21), sampled with linear
-    // interpolation over the range where they are not negligible.
-    static constexpr int kTable = 4096;
-    double distance_range_px, direction_range_rad, radial_range_rad;
-    std::vector<float> z_distance, z_direction, z_radial;
 };
 
 struct Prepared {
@@ -75,9 +70,7 @@ struct Prepared {
     std::vector<std::uint8_t> usable;
     // n cylinders, each [values: words][valid: words].
     std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
-    std::vector<float> distance;         // n x n, ||m_i - m_k||
     std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
-    std::vector<float> relative;         // n x n, d_phi(theta_i, theta_k)
     // The candidate-side layout: usable cylinders in increasing direction, in blocks of 8
     // with their words interleaved (word w of the 8 cylinders is one 512-bit vector), so one
     // probe cylinder is compared with 8 candidates at once. Padding lanes are all zero.
@@ -108,6 +101,7 @@ struct Scratch {
     std::vector<std::uint16_t> entry_bins;      // their value bins
     std::vector<double> lambda0, lambda, next, efficiency;
     std::vector<float> rho;                    // n_R x n_R compatibilities
+    std::vector<float> seed_ax, seed_ay, seed_bx, seed_by, seed_delta;   // the seeds' geometry
     std::vector<int> best;
     void reserve(int na, int nb);
 };
