@@ -88,22 +88,28 @@ std::vector<Point> convex_hull(std::vector<Point> pts) {
 bool inside_hull(const std::vector<Point>& hull, double px, double py, double offset) {
     const std::size_t n = hull.size();
     if (n == 0) return false;
-    bool inside = n >= 3;
-    bool near = false;
-    const double offset2 = offset * offset;
+    if (n >= 3) {                                   // inside: left of every edge
+        bool inside = true;
+        for (std::size_t i = 0; i < n && inside; ++i) {
+            const Point& a = hull[i];
+            const Point& b = hull[(i + 1) % n];
+            inside = (b.x - a.x) * (py - a.y) - (b.y - a.y) * (px - a.x) >= 0;
+        }
+        if (inside) return true;
+    }
+    const double offset2 = offset * offset;         // else: within offset of an edge
     for (std::size_t i = 0; i < n; ++i) {
         const Point& a = hull[i];
         const Point& b = hull[(i + 1) % n];
         const double ex = b.x - a.x, ey = b.y - a.y;
         const double rx = px - a.x, ry = py - a.y;
-        if (n >= 3 && ex * ry - ey * rx < 0) inside = false;
         const double length2 = ex * ex + ey * ey;
         double t = length2 > 0 ? (rx * ex + ry * ey) / length2 : 0.0;
         t = std::min(1.0, std::max(0.0, t));
         const double dx = px - (a.x + t * ex), dy = py - (a.y + t * ey);
-        if (dx * dx + dy * dy <= offset2) near = true;
+        if (dx * dx + dy * dy <= offset2) return true;
     }
-    return inside || near;
+    return false;
 }
 
 void aligned_free(void* p) { std::free(p); }
@@ -193,6 +199,8 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     const double two_var_s = 2.0 * p.sigma_spatial_px * p.sigma_spatial_px;
     const double root2_sd = p.sigma_direction_rad * std::sqrt(2.0);
     const double neighbourhood2 = (p.radius_px + reach) * (p.radius_px + reach);
+    const int ns = p.spatial_cells;
+    const double step = 2.0 * p.radius_px / ns, centre = (ns - 1) / 2.0;
     std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(ns2) * nd);
     std::vector<std::uint8_t> cell_ok(ns2);
     std::vector<double> px(ns2), py(ns2);
@@ -220,13 +228,24 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
                 directional[k] = 0.5 * (std::erf((alpha + delta_d / 2) / root2_sd) -
                                         std::erf((alpha - delta_d / 2) / root2_sd));
             }
-            for (int q = 0; q < ns2; ++q) {                                 // MCC eq. 6-7: spatial term
-                if (!model->in_circle[q]) continue;
-                const double dx = px[q] - t.Xd[o], dy = py[q] - t.Yd[o];
-                const double d2 = dx * dx + dy * dy;
-                if (std::sqrt(d2) > reach) continue;
-                const double spatial = norm_s * std::exp(-d2 / two_var_s);
-                for (int k = 0; k < nd; ++k) sum[static_cast<std::size_t>(q) * nd + k] += spatial * directional[k];
+            // MCC eq. 6-7: spatial term, over the cells that can lie within 3 sigma_S of the
+            // neighbour (its position in the minutia's frame, one cell of margin; the exact
+            // distance test below decides).
+            const double du = mx * c + my * s, dv = -mx * s + my * c;
+            const int i0 = std::max(0, static_cast<int>(std::floor((du - reach) / step + centre)) - 1);
+            const int i1 = std::min(ns - 1, static_cast<int>(std::ceil((du + reach) / step + centre)) + 1);
+            const int j0 = std::max(0, static_cast<int>(std::floor((dv - reach) / step + centre)) - 1);
+            const int j1 = std::min(ns - 1, static_cast<int>(std::ceil((dv + reach) / step + centre)) + 1);
+            for (int i = i0; i <= i1; ++i) {
+                for (int j = j0; j <= j1; ++j) {
+                    const int q = i * ns + j;
+                    if (!model->in_circle[q]) continue;
+                    const double dx = px[q] - t.Xd[o], dy = py[q] - t.Yd[o];
+                    const double d2 = dx * dx + dy * dy;
+                    if (std::sqrt(d2) > reach) continue;
+                    const double spatial = norm_s * std::exp(-d2 / two_var_s);
+                    for (int k = 0; k < nd; ++k) sum[static_cast<std::size_t>(q) * nd + k] += spatial * directional[k];
+                }
             }
         }
         std::uint64_t* values = t.bits.get() + static_cast<std::size_t>(m) * 2 * words;
