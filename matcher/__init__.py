@@ -16,12 +16,15 @@ Examples
 
 from matcher import formats, matching, transparency
 from matcher.errors import (
+    CorruptGalleryError,
+    DuplicateIdError,
     InvalidImageError,
     InvalidParameterError,
     InvalidTemplateError,
     MatcherError,
     NativeExtensionError,
     TemplateVersionError,
+    UnknownIdError,
 )
 from matcher.features import extract
 from matcher.image import FingerprintImage, load_image
@@ -32,6 +35,8 @@ from matcher.template import FingerPosition, FingerView, MinutiaKind, Template
 __version__ = "0.1.0"
 
 __all__ = [
+    "CorruptGalleryError",
+    "DuplicateIdError",
     "ExtractionParams",
     "FingerPosition",
     "FingerView",
@@ -46,6 +51,7 @@ __all__ = [
     "NativeExtensionError",
     "Template",
     "TemplateVersionError",
+    "UnknownIdError",
     "__version__",
     "extract",
     "formats",

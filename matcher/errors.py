@@ -14,6 +14,9 @@ __all__ = [
     "TemplateVersionError",
     "InvalidParameterError",
     "NativeExtensionError",
+    "UnknownIdError",
+    "DuplicateIdError",
+    "CorruptGalleryError",
 ]
 
 
@@ -39,3 +42,18 @@ class InvalidParameterError(MatcherError, ValueError):
 
 class NativeExtensionError(MatcherError, ImportError):
     """The compiled extension (``basma_native``) is missing or was built for another ABI."""
+
+
+class UnknownIdError(MatcherError, KeyError):
+    """A subject id names no record of the gallery."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateIdError(MatcherError, ValueError):
+    """A subject id (or a finger position within one record) is already taken."""
+
+
+class CorruptGalleryError(MatcherError, ValueError):
+    """A gallery file is not one, is truncated, or fails its checksum or its own invariants."""

@@ -11,7 +11,7 @@ EXPECTED = {
     "InvalidParameterError", "InvalidTemplateError", "MatcherError", "MinutiaKind",
     "NativeExtensionError", "Template", "TemplateVersionError", "__version__", "extract",
     "formats", "load_image", "transparency", "Matcher", "MatchingParams", "matching", "fuse",
-    "threshold_for_fmr", "verify",
+    "threshold_for_fmr", "verify", "UnknownIdError", "DuplicateIdError", "CorruptGalleryError",
 }
 
 

@@ -1,0 +1,321 @@
+"""1:N identification: a gallery of enrolled subjects and its search.
+
+A subject (a string id) holds 1 to 10 fingers, each a :class:`~matcher.template.Template` at a
+:class:`~matcher.template.FingerPosition`. :meth:`Gallery.search` asks the candidate source
+(:mod:`matcher.index.candidates`; exhaustive for now) which fingers to score, scores them with
+:meth:`Matcher.score_many <matcher.matching.Matcher.score_many>` (one GIL-free native batch per
+probe finger), keeps each subject's best score per probe finger and fuses a subject's scores
+across probe fingers with :func:`matcher.matching.fuse` (a probe finger that met none of the
+subject's fingers counts as score 0).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matcher.errors import CorruptGalleryError, InvalidParameterError
+from matcher.index import store
+from matcher.index.candidates import CandidateSource, Exhaustive
+from matcher.index.records import Records, check_fingers, check_position, check_subject
+from matcher.matching import Matcher, fmr_for_score, fuse
+from matcher.template import FingerPosition, Template
+
+__all__ = ["Candidate", "Gallery", "MODES"]
+
+log = logging.getLogger(__name__)
+
+#: Candidate generation modes this build offers.
+MODES = ("exhaustive",)
+#: Largest ``k`` a search accepts.
+MAX_K = 100_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One search result.
+
+    Attributes
+    ----------
+    subject : str
+        The enrolled subject id.
+    finger : FingerPosition
+        The subject's finger that gave the highest single-finger score.
+    score : float
+        In ``[0, 1]``; for multi-finger probes the fused single-finger-equivalent score.
+    fmr : float
+        The calibrated false match rate of a threshold at ``score``
+        (:func:`matcher.matching.fmr_for_score`).
+    """
+
+    subject: str
+    finger: FingerPosition
+    score: float
+    fmr: float
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
+        raise InvalidParameterError(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+    return int(k)
+
+
+def _check_probe(probe: Any) -> dict[FingerPosition, Template]:
+    if isinstance(probe, Template):
+        return {FingerPosition.UNKNOWN: probe}
+    return check_fingers(probe, "probe")
+
+
+def _check_filter(fingers: Any, probes: Mapping[FingerPosition, Template]
+                  ) -> dict[FingerPosition, list[FingerPosition] | None]:
+    """Gallery positions to compare with each probe finger (None: every position)."""
+    if fingers is None:
+        return dict.fromkeys(probes)
+    if isinstance(fingers, str):
+        if fingers != "same":
+            raise InvalidParameterError(f"fingers must be None, 'same' or finger positions, got {fingers!r}")
+        if FingerPosition.UNKNOWN in probes:
+            raise InvalidParameterError("fingers='same' needs probe fingers with known positions, "
+                                        "got a probe at FingerPosition.UNKNOWN")
+        return {position: [position] for position in probes}
+    if isinstance(fingers, (int, np.integer)):
+        allowed = [check_position(fingers, "fingers")]
+    elif isinstance(fingers, Iterable):
+        allowed = sorted({check_position(p, "fingers entry") for p in fingers})
+        if not allowed:
+            raise InvalidParameterError("fingers is empty: no gallery finger would be compared")
+    else:
+        raise InvalidParameterError(f"fingers must be None, 'same' or finger positions, got {fingers!r}")
+    return dict.fromkeys(probes, allowed)
+
+
+def _check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise InvalidParameterError(f"mode must be one of {MODES}, got {mode!r}")
+    return str(mode)
+
+
+class Gallery:
+    """Enrolled subjects, searchable 1:N, savable to one file.
+
+    Parameters
+    ----------
+    mode : {"exhaustive"}
+        Candidate generation: ``"exhaustive"`` scores every relevant finger natively.
+
+    Notes
+    -----
+    Methods are thread-safe: mutations and the candidate lookup of a search hold one lock;
+    the scoring itself runs outside it. Search forms are built by the matcher on first
+    comparison and cached with each template (not counted by :meth:`nbytes`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matcher import FingerPosition, Template
+    >>> rng = np.random.default_rng(1)
+    >>> t = Template(x=rng.integers(20, 280, 40), y=rng.integers(20, 380, 40),
+    ...              angle=rng.uniform(0, 6.28, 40), kind=np.ones(40, int), quality=np.full(40, 80),
+    ...              width=300, height=400)
+    >>> gallery = Gallery()
+    >>> gallery.add("subject-1", {FingerPosition.RIGHT_INDEX: t})
+    >>> best = gallery.search(t, k=1)[0]
+    >>> best.subject, best.finger.name, round(best.score, 2)
+    ('subject-1', 'RIGHT_INDEX', 1.0)
+    """
+
+    def __init__(self, *, mode: str = "exhaustive") -> None:
+        self.mode = _check_mode(mode)
+        self._records = Records()
+        self._source: CandidateSource = Exhaustive(self._records)
+        self._lock = threading.RLock()
+
+    # -- records -------------------------------------------------------------------------------
+
+    def add(self, subject: str, fingers: Mapping[Any, Template] | Iterable[tuple[Any, Template]]) -> None:
+        """Enrol ``subject`` with ``fingers`` (``{position: template}`` or ``[(position, template), ...]``).
+
+        Raises
+        ------
+        InvalidParameterError
+            For an invalid subject id (1-64 printable characters, no surrounding whitespace),
+            no fingers, more than 10, or a position that is not a :class:`FingerPosition` code.
+        InvalidTemplateError
+            When a finger's value is not a Template.
+        DuplicateIdError
+            When ``subject`` is already enrolled, or a position is given twice.
+        """
+        subject = check_subject(subject)
+        checked = check_fingers(fingers)
+        with self._lock:
+            rows = self._records.add(subject, checked)
+            self._source.add(rows, list(checked.values()))
+
+    def remove(self, subject: str) -> None:
+        """Remove ``subject``; :class:`UnknownIdError` when it is not enrolled."""
+        subject = check_subject(subject)
+        with self._lock:
+            self._source.remove(self._records.remove(subject))
+
+    def replace(self, subject: str, fingers: Mapping[Any, Template] | Iterable[tuple[Any, Template]]) -> None:
+        """Replace every finger of an enrolled ``subject`` (:class:`UnknownIdError` when not enrolled)."""
+        subject = check_subject(subject)
+        checked = check_fingers(fingers)
+        with self._lock:
+            self._source.remove(self._records.remove(subject))
+            rows = self._records.add(subject, checked)
+            self._source.add(rows, list(checked.values()))
+
+    def get(self, subject: str) -> dict[FingerPosition, Template]:
+        """``{position: template}`` of ``subject`` (a copy); :class:`UnknownIdError` when not enrolled."""
+        subject = check_subject(subject)
+        with self._lock:
+            return self._records.get(subject)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, subject: object) -> bool:
+        return subject in self._records
+
+    def __iter__(self) -> Iterator[str]:
+        """Subject ids in enrolment order (a snapshot)."""
+        with self._lock:
+            return iter(list(self._records))
+
+    @property
+    def templates(self) -> int:
+        """Number of stored fingers."""
+        return self._records.templates
+
+    def nbytes(self) -> int:
+        """Approximate bytes of RAM held by the templates and the bookkeeping."""
+        with self._lock:
+            return self._records.nbytes() + sys.getsizeof(self)
+
+    # -- search --------------------------------------------------------------------------------
+
+    def search(self, probe: Template | Mapping[Any, Template], k: int = 10, *, fingers: Any = None,
+               threads: int | None = None) -> list[Candidate]:
+        """The ``k`` enrolled subjects most similar to ``probe``, best first.
+
+        Parameters
+        ----------
+        probe : Template or mapping of FingerPosition to Template
+            One finger (position unknown) or several fingers of one person.
+        k : int
+            How many candidates (1 to :data:`MAX_K`); fewer when fewer subjects were compared.
+        fingers : None, "same", FingerPosition or iterable of FingerPosition
+            Gallery fingers compared with each probe finger: every finger (None), the probe
+            finger's own position (``"same"``, needs known probe positions), or these positions.
+        threads : int, optional
+            Worker threads of the native batch (default: all cores).
+
+        Returns
+        -------
+        list of Candidate
+            Sorted by score descending, ties by subject id.
+
+        Raises
+        ------
+        InvalidParameterError
+            For an invalid ``k``, ``fingers``, ``threads`` or probe mapping.
+        InvalidTemplateError
+            When a probe finger is not a Template.
+        """
+        k = _check_k(k)
+        probes = _check_probe(probe)
+        allowed = _check_filter(fingers, probes)
+        matchers = [Matcher(template) for template in probes.values()]
+        with self._lock:
+            batches = []
+            for position, template in probes.items():
+                rows, templates = self._source.candidates(template, allowed[position])
+                batches.append(([self._records.row(row)[:2] for row in rows], templates))
+        count = len(probes)
+        per_subject: dict[str, list[float]] = {}
+        best_finger: dict[str, tuple[float, FingerPosition]] = {}
+        for j, (matcher, (owners, templates)) in enumerate(zip(matchers, batches, strict=True)):
+            if not templates:
+                continue
+            scores = matcher.score_many(templates, threads=threads).tolist()
+            for (subject, position), score in zip(owners, scores, strict=True):
+                values = per_subject.get(subject)
+                if values is None:
+                    values = per_subject[subject] = [0.0] * count
+                if score > values[j]:
+                    values[j] = score
+                if subject not in best_finger or score > best_finger[subject][0]:
+                    best_finger[subject] = (score, position)
+        fused = ((_fused(values), subject) for subject, values in per_subject.items())
+        top = heapq.nsmallest(k, fused, key=lambda item: (-item[0], item[1]))
+        return [Candidate(subject=subject, finger=best_finger[subject][1], score=score,
+                          fmr=fmr_for_score(score)) for score, subject in top]
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the gallery to ``path`` atomically (layout in :mod:`matcher.index.store`).
+
+        Raises
+        ------
+        OSError
+            When the folder cannot be written; the previous file at ``path``, if any, is intact.
+        """
+        with self._lock:
+            records = [(subject, self._records.get(subject)) for subject in self._records]
+        header = {"algorithm": Matcher.ALGORITHM, "mode": self.mode, "subjects": len(records),
+                  "templates": sum(len(fingers) for _, fingers in records)}
+        store.write(path, header, records)
+        log.info("saved gallery of %d subjects to %s", len(records), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, mode: str | None = None) -> Gallery:
+        """Read a gallery written by :meth:`save`, verifying magic, version and checksum.
+
+        Parameters
+        ----------
+        path : path-like
+        mode : str, optional
+            Candidate generation of the loaded gallery (default: the file's); search structures
+            are rebuilt from the stored templates.
+
+        Raises
+        ------
+        TemplateVersionError
+            When the file's format version is not the one this build reads.
+        CorruptGalleryError
+            When the file is not a gallery, is truncated, fails its checksum, or is inconsistent.
+        InvalidParameterError
+            When the file's mode (or ``mode``) is not one this build offers.
+        OSError
+            When the file cannot be read.
+        """
+        header, records = store.read(path)
+        chosen = header.get("mode") if mode is None else mode
+        gallery = cls(mode=_check_mode(chosen))
+        if header.get("algorithm") != Matcher.ALGORITHM:
+            log.info("gallery %s was saved with matcher %r, this build runs %r; search structures are rebuilt",
+                     path, header.get("algorithm"), Matcher.ALGORITHM)
+        for subject, fingers in records:
+            try:
+                gallery.add(subject, fingers)
+            except InvalidParameterError as exc:  # pragma: no cover - store.read checks the same
+                raise CorruptGalleryError(f"gallery file {path}: {exc}") from None
+        return gallery
+
+
+def _fused(values: list[float]) -> float:
+    if len(values) == 1:
+        return values[0]
+    if max(values) <= 0.0:
+        return 0.0
+    return fuse(values)
