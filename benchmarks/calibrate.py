@@ -51,8 +51,8 @@ from tqdm import tqdm
 
 from benchmarks._common import REPO, data_root, extract_all, format_rows, image_sets
 from benchmarks._pairs import impostor_pairs, score_pairs
-from benchmarks.extract import _positive
 from datasets import iter_fvc
+from datasets._cli import non_negative_int, positive_int
 from matcher.errors import InvalidParameterError
 from matcher.matching import Matcher
 from matcher.template import Template
@@ -231,13 +231,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "of every template against the other fingers of its set; write the [fmr, threshold] table.")
     parser.add_argument("--dataset", type=Path, metavar="DIR",
                         help="a folder of image sets (default: $MATCHER_DATA/fvc2002)")
-    parser.add_argument("--variants", type=_non_negative, default=40, metavar="K",
+    parser.add_argument("--variants", type=non_negative_int, default=40, metavar="K",
                         help="perturbed variants of each template (default: %(default)s)")
     parser.add_argument("--pairs", choices=("within", "across"), default="within",
                         help="impostor pairs within each image set (one sensor), or also across sets "
                              "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the perturbations (default: %(default)s)")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="extraction workers and score_many threads (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="FILE",
                         help="the table to write (default: matcher/matching/calibration.json)")
@@ -245,11 +245,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -132,8 +132,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dpi", type=_dpi, metavar="N",
                         help="resolution passed for every image (default: the image's metadata, else "
                              "500 — the FVC protocol)")
-    parser.add_argument("--limit", type=_positive, metavar="N", help="first N images of each set only")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="first N images of each set only")
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="workers of the throughput pass (default: %(default)s, the CPU count)")
     parser.add_argument("--no-throughput", dest="throughput", action="store_false",
                         help="skip the all-threads pass")
@@ -151,7 +151,6 @@ def _dpi(text: str) -> int:
     return value
 
 
-_positive = positive_int   # the other benchmark commands import it from here
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import data_root, extract_all, format_rows, image_sets
-from benchmarks.extract import _positive
 from datasets import list_images
+from datasets._cli import positive_int
 from matcher import formats
 from matcher.matching import Matcher
 from matcher.template import Template
@@ -56,11 +56,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", type=Path, metavar="DIR",
                         help="a folder of images (default: $MATCHER_DATA/fvc2002/db1_b; a folder of sets "
                              "uses its first set)")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="threads of the all-threads measurement (default: %(default)s)")
     parser.add_argument("--seconds", type=_seconds, default=DEFAULT_SECONDS, metavar="S",
                         help="duration of each measurement (default: %(default)s)")
-    parser.add_argument("--batch", type=_positive, default=1024, metavar="N",
+    parser.add_argument("--batch", type=positive_int, default=1024, metavar="N",
                         help="candidates per score_many call (default: %(default)s)")
     parser.add_argument("--out", required=True, type=Path, metavar="OUTDIR", help="folder for report.json")
     parser.set_defaults(run=run)

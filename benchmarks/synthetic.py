@@ -38,9 +38,9 @@ from benchmarks._pairs import (
     impostor_pairs,
     score_pairs,
 )
-from benchmarks.extract import _positive
 from benchmarks.metrics import eer, fnmr_at_fmr
 from benchmarks.speed import cpu_name
+from datasets._cli import non_negative_int, positive_int
 from datasets.synthetic.templates import DEFAULT_PARAMS, TemplateStore, write_store
 from matcher.matching import Matcher
 
@@ -51,11 +51,6 @@ DEFAULT_REAL = REPO / "out" / "verify"
 _QUANTILES = {"genuine": (0.1, 0.5, 0.9), "impostor": (0.5, 0.99, 0.999, 1.0)}
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -64,14 +59,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "synthetic", help="template-level synthetic gallery: generation speed and FVC-protocol accuracy",
         description="Generate fingers x impressions synthetic templates (datasets.synthetic.templates), time "
                     "it, run the FVC protocol on the first fingers and compare with real scores.npz files.")
-    parser.add_argument("--fingers", type=_positive, default=100, metavar="N", help="default: %(default)s")
-    parser.add_argument("--impressions", type=_positive, default=8, metavar="K", help="default: %(default)s")
-    parser.add_argument("--seed", type=_non_negative, default=0, help="default: %(default)s")
-    parser.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1), metavar="P",
+    parser.add_argument("--fingers", type=positive_int, default=100, metavar="N", help="default: %(default)s")
+    parser.add_argument("--impressions", type=positive_int, default=8, metavar="K", help="default: %(default)s")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="default: %(default)s")
+    parser.add_argument("--workers", type=positive_int, default=min(2, os.cpu_count() or 1), metavar="P",
                         help="generator processes (default: %(default)s)")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count() or 1, metavar="T",
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="T",
                         help="score_many threads (default: %(default)s)")
-    parser.add_argument("--verify-fingers", type=_non_negative, default=100, metavar="N",
+    parser.add_argument("--verify-fingers", type=non_negative_int, default=100, metavar="N",
                         help="fingers scored by the FVC protocol, 0 for none (default: %(default)s)")
     parser.add_argument("--impostors", choices=IMPOSTOR_PROTOCOLS,
                         help="default: all for at most 2000 templates, else fvc")

@@ -54,10 +54,11 @@ from benchmarks._pairs import (
     score_pairs,
 )
 from benchmarks._peerscore import PeerResult, score_peer
-from benchmarks.extract import _dpi, _positive
+from benchmarks.extract import _dpi
 from benchmarks.metrics import eer, fnmr_at_fmr
 from benchmarks.peers import Peer, PeerUnavailableError, load_peers, parse_peer_names
 from datasets import LAYOUTS, DatasetError, Sample, detect_layout, group_by_identity, iter_samples
+from datasets._cli import positive_int
 from matcher.errors import InvalidParameterError, MatcherError
 from matcher.matching import Matcher
 
@@ -127,9 +128,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--impostors", choices=IMPOSTOR_PROTOCOLS,
                         help="fvc: first impressions of two fingers; all: every cross-finger pair "
                              "(default: all for sets of at most 2000 images, else fvc)")
-    parser.add_argument("--threads", type=_positive, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="extraction workers and score_many threads (default: %(default)s)")
-    parser.add_argument("--limit-fingers", type=_positive, metavar="N",
+    parser.add_argument("--limit-fingers", type=positive_int, metavar="N",
                         help="the first N fingers of each set only")
     parser.add_argument("--peers", type=parse_peer_names, default=[], metavar="NAMES",
                         help="also score the same pairs with these peers, comma-separated: nbis (NIST "

@@ -23,6 +23,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0.
+
+    Examples
+    --------
+    >>> non_negative_int("0")
+    0
+    """
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def run_commands(prog: str, description: str, commands: Sequence[ModuleType],
                  argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) into one of ``commands`` and run it.

@@ -37,8 +37,6 @@ MANIFEST_NAME = "synthetic.json"
 DPI = 500
 
 
-
-
 def _side(text: str) -> int:
     value = int(text)
     if value < 64:
