@@ -12,7 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "layout.hpp"
 #include "mcc.hpp"
 #include "pool.hpp"
 

@@ -155,9 +155,10 @@ MccModel::MccModel(const MccParams& p) : params(p) {
 }
 
 std::size_t Prepared::nbytes() const {
-    const std::size_t n2 = static_cast<std::size_t>(n) * n;
-    return sizeof(Prepared) + static_cast<std::size_t>(n) * (2 * model->words * 8 + 3 * 4 + 3 * 8 + 1) +
-           n2 * sizeof(float);
+    const std::size_t words = static_cast<std::size_t>(model->words);
+    return sizeof(Prepared) + (X.size() + Y.size() + radial.size()) * sizeof(float) +
+           (angled.size() + sorted_angle.size()) * sizeof(double) + usable.size() + by_angle.size() * sizeof(int) +
+           (static_cast<std::size_t>(n) + static_cast<std::size_t>(blocks) * kLanes) * 2 * words * sizeof(std::uint64_t);
 }
 
 Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y, const float* angle,
@@ -171,20 +172,17 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     const int nd = p.angular_cells;
     t.X.resize(n);
     t.Y.resize(n);
-    t.angle.resize(n);
-    t.Xd.resize(n);
-    t.Yd.resize(n);
     t.angled.resize(n);
+    std::vector<double> Xd(n), Yd(n);   // the as-viewed frame, exactly, while building
     t.usable.assign(n, 0);
     std::vector<Point> pts(n);
     for (int i = 0; i < n; ++i) {
-        t.Xd[i] = x[i];
-        t.Yd[i] = -y[i];
+        Xd[i] = x[i];
+        Yd[i] = -y[i];
         t.angled[i] = angle[i];
-        t.X[i] = static_cast<float>(t.Xd[i]);
-        t.Y[i] = static_cast<float>(t.Yd[i]);
-        t.angle[i] = angle[i];
-        pts[i] = {t.Xd[i], t.Yd[i]};
+        t.X[i] = static_cast<float>(Xd[i]);
+        t.Y[i] = static_cast<float>(Yd[i]);
+        pts[i] = {Xd[i], Yd[i]};
     }
     const std::size_t bytes = (std::max<std::size_t>(1, static_cast<std::size_t>(n) * 2 * words) * 8 + 63) / 64 * 64;
     void* raw = std::aligned_alloc(64, bytes);
@@ -210,8 +208,8 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
         const double c = std::cos(t.angled[m]), s = std::sin(t.angled[m]);
         int valid_cells = 0;
         for (int q = 0; q < ns2; ++q) {                                     // MCC eq. 2, cell validity (eq. 5)
-            px[q] = t.Xd[m] + model->u[q] * c - model->v[q] * s;
-            py[q] = t.Yd[m] + model->u[q] * s + model->v[q] * c;
+            px[q] = Xd[m] + model->u[q] * c - model->v[q] * s;
+            py[q] = Yd[m] + model->u[q] * s + model->v[q] * c;
             cell_ok[q] = model->in_circle[q] && inside_hull(hull, px[q], py[q], p.hull_offset_px);
             valid_cells += cell_ok[q];
         }
@@ -219,7 +217,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
         int contributors = 0;
         for (int o = 0; o < n; ++o) {
             if (o == m) continue;
-            const double mx = t.Xd[o] - t.Xd[m], my = t.Yd[o] - t.Yd[m];
+            const double mx = Xd[o] - Xd[m], my = Yd[o] - Yd[m];
             if (mx * mx + my * my > neighbourhood2) continue;               // cannot reach any cell
             ++contributors;
             const double d_theta = angle_diff(t.angled[m], t.angled[o]);
@@ -240,7 +238,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
                 for (int j = j0; j <= j1; ++j) {
                     const int q = i * ns + j;
                     if (!model->in_circle[q]) continue;
-                    const double dx = px[q] - t.Xd[o], dy = py[q] - t.Yd[o];
+                    const double dx = px[q] - Xd[o], dy = py[q] - Yd[o];
                     const double d2 = dx * dx + dy * dy;
                     if (std::sqrt(d2) > reach) continue;
                     const double spatial = norm_s * std::exp(-d2 / two_var_s);
@@ -294,7 +292,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     t.radial.assign(n2, 0.0f);
     for (int i = 0; i < n; ++i) {
         for (int k = 0; k < n; ++k) {
-            const double dx = t.Xd[k] - t.Xd[i], dy = t.Yd[k] - t.Yd[i];
+            const double dx = Xd[k] - Xd[i], dy = Yd[k] - Yd[i];
             // MCC eq. 20: d_R, the minutia direction against the segment to the other minutia.
             t.radial[static_cast<std::size_t>(i) * n + k] =
                 static_cast<float>(angle_diff(t.angled[i], std::atan2(dy, dx)));

@@ -65,8 +65,8 @@ struct Prepared {
     std::shared_ptr<const MccModel> model;
     int n = 0;                           // minutiae
     int usable_count = 0;                // valid cylinders
-    std::vector<float> X, Y, angle;      // as-viewed frame, float for the tables
-    std::vector<double> Xd, Yd, angled;  // exact copies for the relaxation geometry
+    std::vector<float> X, Y;             // as-viewed frame, for the compatibilities
+    std::vector<double> angled;          // directions, for the direction tests
     std::vector<std::uint8_t> usable;
     // n cylinders, each [values: words][valid: words].
     std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
