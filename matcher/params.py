@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from matcher.errors import InvalidParameterError
 
-__all__ = ["ExtractionParams", "MatchingParams", "WORKING_DPI", "MIN_DPI", "MAX_DPI"]
+__all__ = ["ExtractionParams", "IndexParams", "MatchingParams", "WORKING_DPI", "MIN_DPI", "MAX_DPI"]
 
 #: Extraction works at this resolution; other images are resampled first.
 WORKING_DPI = 500
@@ -167,3 +167,54 @@ class MatchingParams:
                 f"MatchingParams needs 1 <= min_pairs <= max_pairs, got {self.min_pairs}, {self.max_pairs}")
         if self.relaxation_iterations < 0 or not 0.0 <= self.relaxation_weight <= 1.0:
             raise InvalidParameterError("MatchingParams relaxation iterations >= 0 and weight in [0, 1]")
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """The FAISS candidate index of a 1:N gallery (``matcher.index.faiss_index``).
+
+    MCC-based indexing (Cappelli, Ferrara & Maltoni, "Fingerprint Indexing Based on Minutia
+    Cylinder-Code", IEEE TPAMI 33(5), 2011): every gallery minutia is described by a small bit
+    cylinder (the ``cylinder_*`` fields; MCC eqs. 1-8 with Psi_Bit), stored in a FAISS binary
+    index; each probe minutia retrieves its ``neighbours`` nearest gallery cylinders by Hamming
+    distance and votes once for each finger they belong to; the ``shortlist`` fingers with the
+    most votes are re-scored by the full matcher. The cylinder sizes were chosen on synthetic
+    galleries (docs/RESULTS.md, "1:N"): a 50 px radius, smaller than the matcher's 70 px,
+    keeps more cylinders intact when two impressions overlap only in part.
+    """
+
+    cylinder_radius_px: float = 50.0          # R of the indexing cylinder
+    cylinder_spatial_cells: int = 8           # N_S
+    cylinder_angular_cells: int = 6           # N_D (8 x 8 x 6 -> 312 bits inside the base circle)
+    cylinder_bit_threshold: float = 0.002     # mu_psi: denser bits than matching's 0.01
+    max_codes_per_finger: int = 40            # most reliable minutiae indexed per gallery finger
+    neighbours: int = 20                      # gallery cylinders retrieved per probe minutia
+    shortlist: int = 100                      # fingers re-scored natively per probe finger
+    flat_max_codes: int = 200_000             # exact (flat) Hamming search up to this many codes
+    lists_per_sqrt_code: float = 4.0          # IVF lists = this x sqrt(codes) when (re)trained
+    train_codes_per_list: int = 40            # k-means sample size per list
+    probe_lists: int = 64                     # nprobe: IVF lists scanned per probe cylinder
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidParameterError(f"IndexParams.{f.name} must be a finite number, got {value!r}")
+        positive = ("cylinder_radius_px", "cylinder_bit_threshold", "max_codes_per_finger", "neighbours",
+                    "shortlist", "flat_max_codes", "lists_per_sqrt_code", "train_codes_per_list", "probe_lists")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise InvalidParameterError(f"IndexParams.{name} must be > 0, got {getattr(self, name)!r}")
+        if not 2 <= self.cylinder_spatial_cells <= 32 or not 1 <= self.cylinder_angular_cells <= 16:
+            raise InvalidParameterError(
+                f"IndexParams cylinder cells must be spatial 2..32 and angular 1..16, got "
+                f"{self.cylinder_spatial_cells} and {self.cylinder_angular_cells}")
+        if self.max_codes_per_finger > 255 or self.neighbours > 1024 or self.shortlist > 100_000:
+            raise InvalidParameterError("IndexParams: max_codes_per_finger <= 255, neighbours <= 1024, "
+                                        "shortlist <= 100000")
+
+    def cylinder_params(self) -> MatchingParams:
+        """The :class:`MatchingParams` whose cylinders are the indexing codes."""
+        return MatchingParams(radius_px=self.cylinder_radius_px, spatial_cells=self.cylinder_spatial_cells,
+                              angular_cells=self.cylinder_angular_cells,
+                              bit_threshold=self.cylinder_bit_threshold)

@@ -171,6 +171,102 @@ py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& 
     return out;
 }
 
+// ---- batches of unprepared templates ---------------------------------------------------------
+// The minutiae of template i are entries [offsets[i], offsets[i + 1]) of x, y and angle (the
+// layout of a structure-of-arrays template store). Each template is prepared inside a worker
+// thread and dropped after use, so a 1:N re-scoring of gallery templates holds no search form.
+struct Batch {
+    const double* x;
+    const double* y;
+    const float* angle;
+    std::vector<std::int64_t> offsets;
+    std::size_t count() const { return offsets.size() - 1; }
+};
+
+Batch check_batch(const CArray<double>& x, const CArray<double>& y, const CArray<float>& angle,
+                  const CArray<std::int64_t>& offsets) {
+    if (x.ndim() != 1 || y.ndim() != 1 || angle.ndim() != 1 || x.shape(0) != y.shape(0) ||
+        x.shape(0) != angle.shape(0)) {
+        throw py::value_error("x, y and angle must be 1-D arrays of equal length");
+    }
+    if (offsets.ndim() != 1 || offsets.shape(0) < 1) throw py::value_error("offsets must be a non-empty 1-D array");
+    Batch batch{x.data(), y.data(), angle.data(),
+                std::vector<std::int64_t>(offsets.data(), offsets.data() + offsets.shape(0))};
+    if (batch.offsets.front() != 0 || batch.offsets.back() != x.shape(0)) {
+        throw py::value_error("offsets must start at 0 and end at the number of minutiae");
+    }
+    for (std::size_t i = 0; i < batch.count(); ++i) {
+        const std::int64_t n = batch.offsets[i + 1] - batch.offsets[i];
+        if (n < 0 || n > 255) throw py::value_error("offsets must be non-decreasing, at most 255 minutiae per template");
+    }
+    return batch;
+}
+
+basma::Prepared prepare_item(const Model& model, const Batch& batch, std::size_t i) {
+    const std::int64_t start = batch.offsets[i];
+    return basma::prepare(model.model, batch.x + start, batch.y + start, batch.angle + start,
+                          static_cast<int>(batch.offsets[i + 1] - start));
+}
+
+// Calls work(i, scratch) for i in [0, n) on `threads` pool threads (GIL released by the caller).
+template <typename Work>
+void parallel_for(std::size_t n, int threads, std::size_t max_chunk, const Work& work) {
+    if (n == 0) return;
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, n)));
+    const std::size_t chunk = std::max<std::size_t>(
+        1, std::min<std::size_t>(max_chunk, n / (32 * static_cast<std::size_t>(threads))));
+    std::atomic<std::size_t> next{0};
+    basma::run_parallel(threads, [&]() {
+        basma::Scratch& scratch = thread_scratch();
+        for (std::size_t start; (start = next.fetch_add(chunk)) < n;) {
+            const std::size_t stop = std::min(n, start + chunk);
+            for (std::size_t i = start; i < stop; ++i) work(i, scratch);
+        }
+    });
+}
+
+py::array_t<float> score_batch(const basma::Prepared& probe, const Model& model, const CArray<double>& x,
+                               const CArray<double>& y, const CArray<float>& angle,
+                               const CArray<std::int64_t>& offsets, int threads) {
+    if (!(model.model->params == probe.model->params)) {
+        throw py::value_error("the probe was prepared with different matching parameters");
+    }
+    const Batch batch = check_batch(x, y, angle, offsets);
+    py::array_t<float> out(static_cast<py::ssize_t>(batch.count()));
+    float* result = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        parallel_for(batch.count(), threads, 4, [&](std::size_t i, basma::Scratch& scratch) {
+            result[i] = static_cast<float>(basma::score(probe, prepare_item(model, batch, i), scratch));
+        });
+    }
+    return out;
+}
+
+py::tuple cylinders_batch(const Model& model, const CArray<double>& x, const CArray<double>& y,
+                          const CArray<float>& angle, const CArray<std::int64_t>& offsets, int threads) {
+    const Batch batch = check_batch(x, y, angle, offsets);
+    const int words = model.model->words;
+    const py::ssize_t total = x.shape(0);
+    py::array_t<std::uint64_t> values({total, static_cast<py::ssize_t>(words)});
+    py::array_t<bool> usable(total);
+    std::uint64_t* v = values.mutable_data();
+    bool* u = usable.mutable_data();
+    {
+        py::gil_scoped_release release;
+        parallel_for(batch.count(), threads, 16, [&](std::size_t i, basma::Scratch&) {
+            const basma::Prepared t = prepare_item(model, batch, i);
+            const std::int64_t start = batch.offsets[i];
+            for (int m = 0; m < t.n; ++m) {
+                std::copy(t.values(m), t.values(m) + words, v + (start + m) * words);
+                u[start + m] = t.usable[m] != 0;
+            }
+        });
+    }
+    return py::make_tuple(values, usable);
+}
+
 py::tuple cylinders(const basma::Prepared& t) {
     const int words = t.model->words;
     py::array_t<std::uint64_t> values({t.n, words}), valid({t.n, words});
@@ -198,10 +294,10 @@ py::array_t<double> local_similarities(const basma::Prepared& a, const basma::Pr
 
 PYBIND11_MODULE(basma_native, m) {
     m.doc() = "Basma native kernels (C++17, pybind11).";
-    m.attr("ABI_VERSION") = 2;
+    m.attr("ABI_VERSION") = 3;
     m.def("build_info", []() {
         py::dict info;
-        info["abi_version"] = 2;
+        info["abi_version"] = 3;
         info["target"] = compiler_flags();
         info["simd"] = basma::simd_name();
         info["cplusplus"] = static_cast<long>(__cplusplus);
@@ -223,6 +319,13 @@ PYBIND11_MODULE(basma_native, m) {
     m.def("score", &score_pair, py::arg("a"), py::arg("b"), "Similarity of two prepared templates in [0, 1].");
     m.def("score_many", &score_many, py::arg("probe"), py::arg("candidates"), py::arg("threads") = 0,
           "Scores of one prepared probe against prepared candidates (GIL released; threads 0 = all cores).");
+    m.def("score_batch", &score_batch, py::arg("probe"), py::arg("model"), py::arg("x"), py::arg("y"),
+          py::arg("angle"), py::arg("offsets"), py::arg("threads") = 0,
+          "Scores of a prepared probe against unprepared templates (minutiae of template i at "
+          "offsets[i]:offsets[i+1]), each prepared in a worker thread and dropped (GIL released).");
+    m.def("cylinders_batch", &cylinders_batch, py::arg("model"), py::arg("x"), py::arg("y"), py::arg("angle"),
+          py::arg("offsets"), py::arg("threads") = 0,
+          "(values (minutiae, words) uint64, usable (minutiae,) bool) bit cylinders of many templates.");
     m.def("cylinders", &cylinders, py::arg("prepared"), "(values, valid, usable) bit cylinders, for tests.");
     m.def("local_similarities", &local_similarities, py::arg("a"), py::arg("b"),
           "The local similarity matrix Gamma, for tests.");

@@ -1,11 +1,14 @@
 """1:N identification: the gallery of enrolled subjects, its search and its file.
 
 ``gallery.py`` holds :class:`Gallery` and :class:`Candidate`; ``records.py`` the subject ->
-finger -> template bookkeeping; ``candidates.py`` the plug-in point of candidate indexes
-(exhaustive now); ``store.py`` the versioned, checksummed, atomically written gallery file.
+finger -> template bookkeeping; ``candidates.py`` the plug-in point of candidate sources
+(exhaustive); ``faiss_index.py`` the FAISS candidate index (MCC-based indexing, the only
+importer of faiss); ``store.py`` the versioned, checksummed, atomically written gallery file.
 """
 
 from matcher.errors import CorruptGalleryError, DuplicateIdError, UnknownIdError
 from matcher.index.gallery import MODES, Candidate, Gallery
+from matcher.params import IndexParams
 
-__all__ = ["MODES", "Candidate", "CorruptGalleryError", "DuplicateIdError", "Gallery", "UnknownIdError"]
+__all__ = ["MODES", "Candidate", "CorruptGalleryError", "DuplicateIdError", "Gallery", "IndexParams",
+           "UnknownIdError"]

@@ -22,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from matcher.errors import CorruptGalleryError, InvalidParameterError
+from matcher.errors import CorruptGalleryError, DuplicateIdError, InvalidParameterError
 from matcher.index import store
 from matcher.index.candidates import CandidateSource, Exhaustive
+from matcher.index.faiss_index import MccIndex
 from matcher.index.records import Records, check_fingers, check_position, check_subject
-from matcher.matching import Matcher, fmr_for_score, fuse
+from matcher.matching import Matcher, _native, fmr_for_score, fuse
+from matcher.matching.mcc import _thread_count
+from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
 
 __all__ = ["Candidate", "Gallery", "MODES"]
@@ -34,7 +37,7 @@ __all__ = ["Candidate", "Gallery", "MODES"]
 log = logging.getLogger(__name__)
 
 #: Candidate generation modes this build offers.
-MODES = ("exhaustive",)
+MODES = ("exhaustive", "index")
 #: Largest ``k`` a search accepts.
 MAX_K = 100_000
 
@@ -108,14 +111,19 @@ class Gallery:
 
     Parameters
     ----------
-    mode : {"exhaustive"}
-        Candidate generation: ``"exhaustive"`` scores every relevant finger natively.
+    mode : {"exhaustive", "index"}
+        Candidate generation: ``"exhaustive"`` scores every relevant finger natively (search
+        forms are cached with each template: fast for small galleries, about 45 KB a finger);
+        ``"index"`` asks the FAISS candidate index (:mod:`matcher.index.faiss_index`) for a
+        shortlist per probe finger and re-scores only that, preparing each candidate in a
+        worker thread and caching nothing.
+    index_params : IndexParams, optional
+        Parameters of the candidate index (``mode="index"`` only).
 
     Notes
     -----
     Methods are thread-safe: mutations and the candidate lookup of a search hold one lock;
-    the scoring itself runs outside it. Search forms are built by the matcher on first
-    comparison and cached with each template (not counted by :meth:`nbytes`).
+    the scoring itself runs outside it.
 
     Examples
     --------
@@ -132,10 +140,13 @@ class Gallery:
     ('subject-1', 'RIGHT_INDEX', 1.0)
     """
 
-    def __init__(self, *, mode: str = "exhaustive") -> None:
+    def __init__(self, *, mode: str = "exhaustive", index_params: IndexParams | None = None) -> None:
         self.mode = _check_mode(mode)
+        if index_params is not None and not isinstance(index_params, IndexParams):
+            raise InvalidParameterError(f"index_params must be IndexParams, got {type(index_params).__name__}")
         self._records = Records()
-        self._source: CandidateSource = Exhaustive(self._records)
+        self._source: CandidateSource = (MccIndex(self._records, index_params) if self.mode == "index"
+                                         else Exhaustive(self._records))
         self._lock = threading.RLock()
 
     # -- records -------------------------------------------------------------------------------
@@ -158,6 +169,26 @@ class Gallery:
         with self._lock:
             rows = self._records.add(subject, checked)
             self._source.add(rows, list(checked.values()))
+
+    def add_many(self, records: Iterable[tuple[str, Mapping[Any, Template] | Iterable[tuple[Any, Template]]]]
+                 ) -> None:
+        """Enrol many ``(subject, fingers)`` at once: all or none, one batch for the candidate index.
+
+        Raises the errors of :meth:`add`; on any of them nothing is enrolled.
+        """
+        checked = [(check_subject(subject), check_fingers(fingers)) for subject, fingers in records]
+        seen: set[str] = set()
+        with self._lock:
+            for subject, _ in checked:
+                if subject in self._records or subject in seen:
+                    raise DuplicateIdError(f"subject id {subject!r} is already enrolled")
+                seen.add(subject)
+            rows: list[int] = []
+            templates: list[Template] = []
+            for subject, fingers in checked:
+                rows.extend(self._records.add(subject, fingers))
+                templates.extend(fingers.values())
+            self._source.add(rows, templates)
 
     def remove(self, subject: str) -> None:
         """Remove ``subject``; :class:`UnknownIdError` when it is not enrolled."""
@@ -197,9 +228,21 @@ class Gallery:
         return self._records.templates
 
     def nbytes(self) -> int:
-        """Approximate bytes of RAM held by the templates and the bookkeeping."""
+        """Approximate bytes of RAM held by the templates, the bookkeeping and the candidate index."""
         with self._lock:
-            return self._records.nbytes() + sys.getsizeof(self)
+            return self._records.nbytes() + self.index_nbytes() + sys.getsizeof(self)
+
+    def index_nbytes(self) -> int:
+        """Bytes of RAM held by the candidate index (codes and their ids; 0 when exhaustive)."""
+        source = self._source
+        return source.nbytes() if isinstance(source, MccIndex) else 0
+
+    def retrain(self) -> None:
+        """Rebuild the candidate index for the gallery's current size (``mode="index"``; a
+        maintenance call: adding and removing never need it)."""
+        with self._lock:
+            if isinstance(self._source, MccIndex):
+                self._source.retrain()
 
     # -- search --------------------------------------------------------------------------------
 
@@ -234,6 +277,7 @@ class Gallery:
         k = _check_k(k)
         probes = _check_probe(probe)
         allowed = _check_filter(fingers, probes)
+        thread_count = _thread_count(threads)
         matchers = [Matcher(template) for template in probes.values()]
         with self._lock:
             batches = []
@@ -246,7 +290,10 @@ class Gallery:
         for j, (matcher, (owners, templates)) in enumerate(zip(matchers, batches, strict=True)):
             if not templates:
                 continue
-            scores = matcher.score_many(templates, threads=threads).tolist()
+            if self.mode == "exhaustive":
+                scores = matcher.score_many(templates, threads=thread_count).tolist()
+            else:
+                scores = _native.score_batch(matcher._prepared, matcher.params, templates, thread_count).tolist()
             for (subject, position), score in zip(owners, scores, strict=True):
                 values = per_subject.get(subject)
                 if values is None:
@@ -271,10 +318,14 @@ class Gallery:
             When the folder cannot be written; the previous file at ``path``, if any, is intact.
         """
         with self._lock:
-            records = [(subject, self._records.get(subject)) for subject in self._records]
+            records = [(subject, self._records.get(subject), self._records.rows_of(subject))
+                       for subject in self._records]
+            source = self._source
+            index = source.to_bytes() if isinstance(source, MccIndex) else b""
+            index_header = source.header() if isinstance(source, MccIndex) else None
         header = {"algorithm": Matcher.ALGORITHM, "mode": self.mode, "subjects": len(records),
-                  "templates": sum(len(fingers) for _, fingers in records)}
-        store.write(path, header, records)
+                  "templates": sum(len(fingers) for _, fingers, _ in records), "index": index_header}
+        store.write(path, header, records, index)
         log.info("saved gallery of %d subjects to %s", len(records), path)
 
     @classmethod
@@ -299,17 +350,31 @@ class Gallery:
         OSError
             When the file cannot be read.
         """
-        header, records = store.read(path)
-        chosen = header.get("mode") if mode is None else mode
-        gallery = cls(mode=_check_mode(chosen))
-        if header.get("algorithm") != Matcher.ALGORITHM:
-            log.info("gallery %s was saved with matcher %r, this build runs %r; search structures are rebuilt",
-                     path, header.get("algorithm"), Matcher.ALGORITHM)
-        for subject, fingers in records:
+        header, records, index = store.read(path)
+        chosen = _check_mode(header.get("mode") if mode is None else mode)
+        stored_index = header.get("index")
+        reuse = chosen == "index" and header.get("mode") == "index" and isinstance(stored_index, dict)
+        params = None
+        if reuse:
             try:
-                gallery.add(subject, fingers)
-            except InvalidParameterError as exc:  # pragma: no cover - store.read checks the same
+                params = IndexParams(**stored_index["params"])  # type: ignore[index]
+            except (KeyError, TypeError, InvalidParameterError) as exc:
+                raise CorruptGalleryError(f"gallery file {path}: candidate index parameters: {exc}") from None
+        gallery = cls(mode=chosen, index_params=params)
+        if header.get("algorithm") != Matcher.ALGORITHM:
+            log.info("gallery %s was saved with matcher %r, this build runs %r",
+                     path, header.get("algorithm"), Matcher.ALGORITHM)
+        for subject, fingers, rows in records:
+            try:
+                if reuse:
+                    gallery._records.add(subject, fingers, rows)
+                else:
+                    gallery.add(subject, fingers)
+            except (InvalidParameterError, DuplicateIdError) as exc:  # pragma: no cover - store.read checks
                 raise CorruptGalleryError(f"gallery file {path}: {exc}") from None
+        if reuse:
+            gallery._source = MccIndex.from_bytes(gallery._records, stored_index, index,  # type: ignore[arg-type]
+                                                  where=f"gallery file {path}")
         return gallery
 
 

@@ -109,14 +109,23 @@ class Records:
     def templates(self) -> int:
         return len(self._rows)
 
-    def add(self, subject: str, fingers: dict[FingerPosition, Template]) -> list[int]:
-        """Store a checked record; returns the new rows, in the order of ``fingers``."""
+    def add(self, subject: str, fingers: dict[FingerPosition, Template],
+            rows_given: dict[FingerPosition, int] | None = None) -> list[int]:
+        """Store a checked record; returns the new rows, in the order of ``fingers``.
+
+        ``rows_given`` (a loaded gallery file's rows) must be unused rows; later rows follow them.
+        """
         if subject in self._subjects:
             raise DuplicateIdError(f"subject id {subject!r} is already enrolled")
+        if rows_given is not None and any(self._rows.get(r) is not None or r < 0 for r in rows_given.values()):
+            raise DuplicateIdError(f"subject id {subject!r}: row numbers {sorted(rows_given.values())} are taken")
         rows: dict[FingerPosition, int] = {}
         for position, template in fingers.items():
-            row = self._next_row
-            self._next_row += 1
+            if rows_given is None:
+                row = self._next_row
+            else:
+                row = rows_given[position]
+            self._next_row = max(self._next_row, row + 1)
             rows[position] = row
             self._rows[row] = (subject, position, template)
             self._by_position.setdefault(position, {})[row] = template
@@ -140,6 +149,13 @@ class Records:
         if rows is None:
             raise UnknownIdError(f"subject id {subject!r} is not enrolled")
         return {position: self._rows[row][2] for position, row in rows.items()}
+
+    def rows_of(self, subject: str) -> dict[FingerPosition, int]:
+        """``{position: row}`` of an enrolled subject."""
+        rows = self._subjects.get(subject)
+        if rows is None:
+            raise UnknownIdError(f"subject id {subject!r} is not enrolled")
+        return dict(rows)
 
     def row(self, row: int) -> tuple[str, FingerPosition, Template]:
         """``(subject, position, template)`` of a stored row."""

@@ -19,11 +19,16 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         "the native extension basma_native is not built; run `make install` "
         f"(or `pip install -e .`): {exc}") from exc
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 if getattr(_ext, "ABI_VERSION", None) != ABI_VERSION:  # pragma: no cover
     raise NativeExtensionError(
         f"basma_native ABI {getattr(_ext, 'ABI_VERSION', None)} does not match the library's "
         f"{ABI_VERSION}; rebuild with `make install`")
+
+
+def circle_cells(params: MatchingParams) -> int:
+    """Cells of one cylinder section inside the base circle (MCC eq. 5)."""
+    return int(_model(params).circle_cells)
 
 
 def build_info() -> dict[str, Any]:
@@ -91,3 +96,33 @@ def cylinders(prepared: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def local_similarities(a: Any, b: Any) -> np.ndarray:
     """The native local similarity matrix Gamma of two prepared templates, for parity tests."""
     return _ext.local_similarities(a, b)  # type: ignore[no-any-return]
+
+
+def batch_arrays(templates: list[Template]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, y, angle, offsets)`` of ``templates`` concatenated, coordinates at 500 dpi (float64)."""
+    if not templates:
+        return (np.zeros(0), np.zeros(0), np.zeros(0, np.float32), np.zeros(1, np.int64))
+    scales = [WORKING_DPI / t.dpi for t in templates]
+    x = np.concatenate([t.x.astype(np.float64) * s for t, s in zip(templates, scales, strict=True)])
+    y = np.concatenate([t.y.astype(np.float64) * s for t, s in zip(templates, scales, strict=True)])
+    angle = np.concatenate([t.angle for t in templates]).astype(np.float32, copy=False)
+    offsets = np.zeros(len(templates) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in templates], out=offsets[1:])
+    return x, y, angle, offsets
+
+
+def score_batch(probe: Any, params: MatchingParams, templates: list[Template], threads: int) -> np.ndarray:
+    """Scores of a prepared probe against ``templates``, each prepared in a worker and dropped.
+
+    Unlike :func:`score_many`, nothing is cached on the templates: the 1:N re-scoring of a large
+    gallery keeps no search form (about 45 KB each) alive.
+    """
+    return _ext.score_batch(probe, _model(params), *batch_arrays(templates), threads)  # type: ignore[no-any-return]
+
+
+def cylinders_batch(params: MatchingParams, templates: list[Template], threads: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values (m, words) uint64, usable (m,) bool, offsets)`` bit cylinders of many templates."""
+    x, y, angle, offsets = batch_arrays(templates)
+    values, usable = _ext.cylinders_batch(_model(params), x, y, angle, offsets, threads)
+    return values, usable, offsets

@@ -58,7 +58,7 @@ def test_round_trip_keeps_records_and_search_results(gallery: Gallery, saved: by
 
 def test_layout_and_permissions(saved: bytes, gallery: Gallery, tmp_path: Path) -> None:
     magic, version, reserved, header_length = struct.unpack_from("<4sHHI", saved)
-    assert (magic, version, reserved) == (b"BSMG", 1, 0)
+    assert (magic, version, reserved) == (b"BSMG", 2, 0)
     assert b'"algorithm": "mcc16b-lgsr/1"' in saved[12:12 + header_length]
     assert saved.count(native.MAGIC) == gallery.templates
     gallery.save(tmp_path / "g.bsmg")
@@ -155,8 +155,8 @@ def test_wrong_magic_is_rejected(saved: bytes, tmp_path: Path, magic: bytes) -> 
 
 
 def test_future_version_is_rejected(saved: bytes, tmp_path: Path) -> None:
-    data = saved[:4] + struct.pack("<H", 2) + saved[6:]
-    with pytest.raises(TemplateVersionError, match="version 2, this build reads version 1"):
+    data = saved[:4] + struct.pack("<H", 3) + saved[6:]
+    with pytest.raises(TemplateVersionError, match="version 3, this build reads version 2"):
         Gallery.load(_write(tmp_path, data))
 
 

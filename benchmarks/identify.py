@@ -1,0 +1,182 @@
+"""1:N identification: ``python -m benchmarks identify --gallery-size N [--dataset DIR] --out OUTDIR``.
+
+The gallery holds impression 0 of ``N`` synthetic fingers (:mod:`datasets.synthetic.templates`;
+the distractors) plus, with ``--dataset``, impression 1 of every real finger of each FVC set
+under it (extracted here). Probes are impression 1 of the first ``--probes`` synthetic fingers
+and impressions 2-8 of the real fingers; a probe is a hit at rank r when its own finger is
+among the first r candidates. Each probe is searched in ``index`` mode (FAISS shortlist +
+native re-scoring, :class:`matcher.index.Gallery`) and, on the first ``--exhaustive-probes``
+probes of each kind, in ``exhaustive`` mode (every finger scored; its search forms are cached,
+about 45 KB a finger, so keep it to galleries that fit in RAM) — the same probes, same run.
+
+Prints a table and writes ``OUTDIR/report.json`` (keys in the module's ``_KEYS``; rates are
+fractions, latencies per probe with all cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import extract_all, format_rows, image_sets
+from benchmarks.speed import cpu_name
+from datasets import list_images
+from datasets._cli import non_negative_int, positive_int
+from datasets.synthetic.templates import TemplateStore, write_store
+from matcher.index import Gallery
+from matcher.params import IndexParams
+from matcher.template import FingerPosition, Template
+
+__all__ = ["add_parser", "run"]
+
+_KEYS = ("gallery_size", "probes", "build_s", "bytes_per_template", "rank1_index", "rank10_index",
+         "penetration_index", "p50_ms_index", "p99_ms_index", "probes_per_s_index", "rank1_exhaustive",
+         "p50_ms_exhaustive")
+SEED = 20261126
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``identify`` command on an argparse sub-parser collection."""
+    parser = subparsers.add_parser(
+        "identify", help="1:N identification: FAISS index vs exhaustive, rank-1/10, latency, memory",
+        description=__doc__.split("\n\n")[1] if __doc__ else None)
+    parser.add_argument("--gallery-size", type=non_negative_int, default=10_000,
+                        help="synthetic fingers enrolled as distractors (default 10000)")
+    parser.add_argument("--dataset", type=Path, help="folder of FVC sets (e.g. ../shared/datasets/fvc2002)")
+    parser.add_argument("--probes", type=non_negative_int, default=200, help="synthetic probes (default 200)")
+    parser.add_argument("--k", type=positive_int, default=10, help="candidates per search (default 10)")
+    parser.add_argument("--mode", choices=("index", "exhaustive", "both"), default="both")
+    parser.add_argument("--exhaustive-probes", type=non_negative_int, default=100,
+                        help="probes of each kind (synthetic, real) also searched exhaustively (default 100)")
+    parser.add_argument("--shortlist", type=positive_int, default=IndexParams.shortlist,
+                        help=f"fingers re-scored per probe in index mode (default {IndexParams.shortlist})")
+    parser.add_argument("--neighbours", type=positive_int, default=IndexParams.neighbours,
+                        help=f"gallery cylinders retrieved per probe minutia (default {IndexParams.neighbours})")
+    parser.add_argument("--probe-lists", type=positive_int, default=IndexParams.probe_lists,
+                        help=f"IVF lists scanned per probe cylinder (default {IndexParams.probe_lists})")
+    parser.add_argument("--store", type=Path, help="synthetic template store to reuse or create (default: temporary)")
+    parser.add_argument("--workers", type=positive_int, default=2, help="processes generating templates")
+    parser.add_argument("--out", type=Path, default=Path("out/identify"), help="output folder")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _synthetic(args: argparse.Namespace, folder: Path) -> tuple[TemplateStore, float]:
+    """A store of impressions 0 and 1 of ``--gallery-size`` fingers, generated unless it exists."""
+    start = time.perf_counter()
+    meta = folder / "meta.json"
+    if meta.exists():
+        found = json.loads(meta.read_text())
+        if (found.get("seed"), found.get("fingers"), found.get("impressions")) == (SEED, args.gallery_size, 2):
+            return TemplateStore(folder), 0.0
+        raise SystemExit(f"--store {folder} holds another gallery ({found.get('fingers')} fingers, seed "
+                         f"{found.get('seed')}); pick an empty folder")
+    write_store(folder, seed=SEED, fingers=args.gallery_size, impressions=2, workers=args.workers)
+    return TemplateStore(folder), time.perf_counter() - start
+
+
+def _real(dataset: Path) -> tuple[list[tuple[str, Template]], list[tuple[str, Template]]]:
+    """``(enrolled, probes)`` of every FVC set under ``dataset``: impression 1 enrolled, 2-8 probes."""
+    enrolled, probes = [], []
+    for folder in image_sets(dataset, "identify") or []:
+        paths = list_images(folder)
+        templates = extract_all(paths, threads=2).templates
+        for path, template in zip(paths, templates, strict=True):
+            finger, _, impression = path.stem.partition("_")
+            if template is None:
+                continue
+            subject = f"{folder.name}/{finger}"
+            (enrolled if impression == "1" else probes).append((subject, template))
+    return enrolled, probes
+
+
+def _search(gallery: Gallery, probes: list[tuple[str, Template]], k: int) -> dict[str, Any]:
+    ranks, times = [], []
+    for subject, probe in probes:
+        start = time.perf_counter()
+        found = gallery.search(probe, k=k)
+        times.append(time.perf_counter() - start)
+        names = [c.subject for c in found]
+        ranks.append(names.index(subject) + 1 if subject in names else 0)
+    r = np.array(ranks)
+    ms = np.array(times) * 1e3
+    return {"rank1": float(np.mean(r == 1)) if len(r) else None,
+            "rank10": float(np.mean((r >= 1) & (r <= 10))) if len(r) else None,
+            "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+            "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
+            "probes_per_s": float(len(ms) / (ms.sum() / 1e3)) if len(ms) else None, "ranks": ranks}
+
+
+def run(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="basma-identify-") as temp:
+        store, generation_s = _synthetic(args, args.store or Path(temp) / "store")
+        n = args.gallery_size
+        distractors = [(f"synthetic/{f}", store.template(2 * f)) for f in range(n)]
+        synthetic_probes = [(f"synthetic/{f}", store.template(2 * f + 1)) for f in range(min(args.probes, n))]
+    real_enrolled, real_probes = _real(args.dataset) if args.dataset else ([], [])
+    records = [(subject, {FingerPosition.UNKNOWN: t}) for subject, t in distractors + real_enrolled]
+    kinds = {"synthetic": synthetic_probes, "real": real_probes}
+    report: dict[str, Any] = {"gallery_size": len(records), "distractors": n, "generation_s": generation_s,
+                              "probes": sum(map(len, kinds.values())), "cpu": cpu_name(),
+                              "machine": platform.machine(), "k": args.k}
+    if args.mode in ("index", "both"):
+        params = IndexParams(shortlist=args.shortlist, neighbours=args.neighbours, probe_lists=args.probe_lists)
+        start = time.perf_counter()
+        gallery = Gallery(mode="index", index_params=params)
+        gallery.add_many(records)
+        report["build_s"] = time.perf_counter() - start
+        report["bytes_per_template"] = gallery.index_nbytes() / max(1, gallery.templates)
+        report["index_factory"] = gallery._source.factory  # type: ignore[attr-defined]
+        report["index_params"] = asdict(params)
+        report["penetration_index"] = min(1.0, params.shortlist / max(1, gallery.templates))
+        for kind, probes in kinds.items():
+            result = _search(gallery, probes, args.k)
+            prefix = "" if kind == "synthetic" else "real_"
+            for key in ("rank1", "rank10", "p50_ms", "p99_ms", "probes_per_s"):
+                report[f"{prefix}{key}_index"] = result[key]
+            report[f"{prefix}ranks_index"] = result["ranks"]
+        del gallery
+    if args.mode in ("exhaustive", "both"):
+        gallery = Gallery(mode="exhaustive")
+        gallery.add_many(records)
+        for kind, probes in kinds.items():
+            subset = probes[:args.exhaustive_probes] if kind == "synthetic" else probes[::max(
+                1, len(probes) // max(1, args.exhaustive_probes))][:args.exhaustive_probes]
+            prefix = "" if kind == "synthetic" else "real_"
+            if subset:
+                gallery.search(subset[0][1], k=args.k)  # prepares (and caches) every gallery finger once
+            result = _search(gallery, subset, args.k)
+            report[f"{prefix}rank1_exhaustive"] = result["rank1"]
+            report[f"{prefix}p50_ms_exhaustive"] = result["p50_ms"]
+            report[f"{prefix}exhaustive_probes"] = len(subset)
+            if args.mode == "both" and subset:
+                index_ranks = report[f"{prefix}ranks_index"]
+                chosen = [probes.index(p) for p in subset]
+                hits = [result["ranks"][i] == 1 for i in range(len(subset))]
+                both = [hits[i] and index_ranks[c] == 1 for i, c in enumerate(chosen)]
+                report[f"{prefix}rank1_index_on_exhaustive_probes"] = float(np.mean([index_ranks[c] == 1
+                                                                                     for c in chosen]))
+                report[f"{prefix}index_keeps_exhaustive_rank1"] = (sum(both) / sum(hits)) if sum(hits) else None
+    for key in _KEYS:
+        report.setdefault(key, None)
+    (args.out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
+    shown = [k for k in report if not k.endswith("ranks_index") and k not in ("index_params",)]
+    print(format_rows(("figure", "value"), [[k, _shown(report[k])] for k in sorted(shown)]))
+    print(f"wrote {args.out / 'report.json'}", file=sys.stderr)
+    return 0
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

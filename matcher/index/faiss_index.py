@@ -1,0 +1,221 @@
+"""The FAISS candidate index of a gallery: MCC-based indexing on FAISS binary indexes.
+
+Follows Cappelli, Ferrara & Maltoni, "Fingerprint Indexing Based on Minutia Cylinder-Code"
+(IEEE TPAMI 33(5), 2011; "MCC-I" below), mapped onto FAISS:
+
+* every gallery finger contributes the bit cylinders of its ``max_codes_per_finger`` most
+  reliable usable minutiae (MCC-I §3: cylinders as bit vectors; here 8 x 8 x 6 cells of a
+  50 px radius, :class:`~matcher.params.IndexParams`), stored as FAISS binary codes whose id is
+  ``row << 8 | minutia``;
+* the nearest-neighbour search by Hamming distance replaces MCC-I's locality-sensitive hashing
+  (§4.1): exact (``IDMap,BFlat``) up to ``flat_max_codes`` codes, an inverted file over binary
+  k-means lists (``BIVF<lists>``, HNSW-assigned above 4096 lists) beyond;
+* each probe cylinder votes once for every finger among its ``neighbours`` nearest codes, and
+  fingers are ranked by votes (MCC-I §4.2's candidate score, with top-k retrieval in place of
+  bucket collisions).
+
+This is the only module that imports faiss. The index is part of the gallery file (its FAISS
+serialisation, factory string and parameters), so loading needs no retraining.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import faiss
+import numpy as np
+
+from matcher.errors import CorruptGalleryError
+from matcher.index.records import Records
+from matcher.matching import _native
+from matcher.params import IndexParams
+from matcher.template import FingerPosition, Template
+
+__all__ = ["MccIndex", "MINUTIA_BITS"]
+
+log = logging.getLogger(__name__)
+
+#: Low bits of a code id holding the minutia number (the rest is the gallery row).
+MINUTIA_BITS = 8
+#: Lists above which an IVF's coarse assignment goes through an HNSW graph instead of a scan.
+_HNSW_LISTS = 4096
+
+
+def _ivf(index: Any) -> Any:
+    """The index as a ``faiss.IndexBinaryIVF``, or None when it is another kind."""
+    index = faiss.downcast_IndexBinary(index)
+    return index if isinstance(index, faiss.IndexBinaryIVF) else None
+
+
+class MccIndex:
+    """Candidate source of :class:`~matcher.index.Gallery` in ``mode="index"``.
+
+    Not thread-safe by itself: the gallery calls it under its lock.
+    """
+
+    mode = "index"
+
+    def __init__(self, records: Records, params: IndexParams | None = None, *, threads: int = 0) -> None:
+        self._records = records
+        self.params = params or IndexParams()
+        self._cylinders = self.params.cylinder_params()
+        self._threads = threads
+        bits = _native.circle_cells(self._cylinders) * self._cylinders.angular_cells
+        self.code_bytes = -(-bits // 8)
+        self.factory = "IDMap,BFlat"
+        self._index = faiss.index_binary_factory(self.code_bytes * 8, self.factory)
+
+    # -- the CandidateSource protocol ----------------------------------------------------------
+
+    def add(self, rows: Sequence[int], templates: Sequence[Template]) -> None:
+        codes, ids = self._gallery_codes(rows, templates)
+        if len(codes) == 0:
+            return
+        if self.factory.startswith("IDMap") and self._index.ntotal + len(codes) > self.params.flat_max_codes:
+            self.retrain(extra=(codes, ids))
+            return
+        self._index.add_with_ids(codes, ids)
+
+    def remove(self, rows: Sequence[int]) -> None:
+        for row in rows:
+            self._index.remove_ids(faiss.IDSelectorRange(int(row) << MINUTIA_BITS, (int(row) + 1) << MINUTIA_BITS))
+
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None
+                   ) -> tuple[list[int], list[Template]]:
+        """The ``shortlist`` rows with the most votes (ties: older rows first), at ``positions``."""
+        if self._index.ntotal == 0:
+            return [], []
+        values, usable, _ = _native.cylinders_batch(self._cylinders, [probe], 1)
+        codes = self._codes(values[usable])
+        if len(codes) == 0:
+            return [], []
+        k = min(self.params.neighbours, self._index.ntotal)
+        _, labels = self._index.search(codes, k)
+        found = labels >= 0
+        # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
+        keys = np.unique((labels[found] >> MINUTIA_BITS) * 256 + np.nonzero(found)[0])
+        rows, votes = np.unique(keys // 256, return_counts=True)
+        order = np.lexsort((rows, -votes))
+        allowed = None if positions is None else set(positions)
+        chosen: list[int] = []
+        templates: list[Template] = []
+        for row in rows[order].tolist():
+            _, position, template = self._records.row(row)
+            if allowed is not None and position not in allowed:
+                continue
+            chosen.append(row)
+            templates.append(template)
+            if len(chosen) == self.params.shortlist:
+                break
+        return chosen, templates
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    @property
+    def codes(self) -> int:
+        """Number of stored cylinder codes."""
+        return int(self._index.ntotal)
+
+    def nbytes(self) -> int:
+        """Bytes of RAM held by the codes and their ids (FAISS's own bookkeeping excluded)."""
+        return self.codes * (self.code_bytes + 8)
+
+    def retrain(self, *, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Rebuild the structure for the current size: flat up to ``flat_max_codes``, else an
+        inverted file with ``lists_per_sqrt_code * sqrt(codes)`` lists trained on a sample.
+
+        Adding and removing never need this; it is an explicit maintenance call (also made once,
+        automatically, when a flat index outgrows ``flat_max_codes``).
+        """
+        codes, ids = self._stored()
+        if extra is not None:
+            codes, ids = np.concatenate([codes, extra[0]]), np.concatenate([ids, extra[1]])
+        p = self.params
+        if len(codes) <= p.flat_max_codes:
+            factory = "IDMap,BFlat"
+        else:
+            lists = int(p.lists_per_sqrt_code * math.sqrt(len(codes)))
+            factory = f"BIVF{lists}" + ("_HNSW32" if lists > _HNSW_LISTS else "")
+        index = faiss.index_binary_factory(self.code_bytes * 8, factory)
+        if not index.is_trained:
+            lists = _ivf(index).nlist
+            sample = min(len(codes), lists * p.train_codes_per_list)
+            pick = np.random.default_rng(0).choice(len(codes), sample, replace=False)
+            index.train(codes[np.sort(pick)])
+            _ivf(index).nprobe = p.probe_lists
+        index.add_with_ids(codes, ids)
+        log.info("candidate index rebuilt as %s over %d codes", factory, len(codes))
+        self._index, self.factory = index, factory
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def header(self) -> dict[str, Any]:
+        """What the gallery file stores about this index (next to :meth:`to_bytes`)."""
+        return {"factory": self.factory, "params": dataclasses.asdict(self.params), "codes": self.codes,
+                "code_bytes": self.code_bytes, "faiss": faiss.__version__}
+
+    def to_bytes(self) -> bytes:
+        return faiss.serialize_index_binary(self._index).tobytes()  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_bytes(cls, records: Records, header: dict[str, Any], data: bytes, *, where: str) -> MccIndex:
+        """Rebuild from :meth:`header` and :meth:`to_bytes`; :class:`CorruptGalleryError` if they disagree."""
+        try:
+            params = IndexParams(**header["params"])
+            source = cls(records, params)
+            index = faiss.deserialize_index_binary(np.frombuffer(data, dtype=np.uint8))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CorruptGalleryError(f"{where}: the candidate index cannot be read: {exc}") from None
+        if index.d != source.code_bytes * 8 or index.ntotal != header.get("codes"):
+            raise CorruptGalleryError(f"{where}: the candidate index holds {index.ntotal} codes of {index.d} bits, "
+                                      f"the header says {header.get('codes')} of {source.code_bytes * 8}")
+        ivf = _ivf(index)
+        if ivf is not None:
+            ivf.nprobe = params.probe_lists
+        source._index, source.factory = index, str(header.get("factory"))
+        return source
+
+    # -- codes ---------------------------------------------------------------------------------
+
+    def _codes(self, values: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(values.view(np.uint8)[:, :self.code_bytes])
+
+    def _gallery_codes(self, rows: Sequence[int], templates: Sequence[Template]) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and ids of the ``max_codes_per_finger`` most reliable usable minutiae of each finger."""
+        values, usable, offsets = _native.cylinders_batch(self._cylinders, list(templates), self._threads)
+        cap = self.params.max_codes_per_finger
+        keep: list[np.ndarray] = []
+        ids: list[np.ndarray] = []
+        for row, template, start, stop in zip(rows, templates, offsets[:-1], offsets[1:], strict=True):
+            minutiae = np.flatnonzero(usable[start:stop])
+            if len(minutiae) > cap:
+                best = np.argsort(-template.quality[minutiae].astype(np.int32), kind="stable")[:cap]
+                minutiae = np.sort(minutiae[best])
+            keep.append(start + minutiae)
+            ids.append((np.int64(row) << MINUTIA_BITS) + minutiae.astype(np.int64))
+        chosen = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+        return self._codes(values[chosen]), (np.concatenate(ids) if ids else np.zeros(0, np.int64))
+
+    def _stored(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every stored ``(codes, ids)``, read back from the FAISS structure."""
+        index = self._index
+        if isinstance(index, faiss.IndexBinaryIDMap):
+            flat = faiss.downcast_IndexBinary(index.index)
+            codes = faiss.vector_to_array(flat.xb).reshape(-1, self.code_bytes)
+            return codes, faiss.vector_to_array(index.id_map).astype(np.int64)
+        ivf = _ivf(index)
+        lists = ivf.invlists
+        codes_parts, id_parts = [], []
+        for i in range(ivf.nlist):
+            size = lists.list_size(i)
+            if size:
+                codes_parts.append(faiss.rev_swig_ptr(lists.get_codes(i), size * self.code_bytes).copy())
+                id_parts.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
+        if not codes_parts:
+            return np.zeros((0, self.code_bytes), np.uint8), np.zeros(0, np.int64)
+        return (np.concatenate(codes_parts).reshape(-1, self.code_bytes),
+                np.concatenate(id_parts).astype(np.int64))

@@ -1,0 +1,137 @@
+"""The FAISS candidate index (``Gallery(mode="index")``) against the exhaustive reference."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher import FingerPosition, InvalidParameterError, Template
+from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
+from matcher.index.faiss_index import MccIndex
+from matcher.matching import Matcher, _native, reference
+from matcher.params import IndexParams
+
+RI, LI = FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX
+
+
+def _build(enrolled: list[Template], mode: str, params: IndexParams | None = None) -> Gallery:
+    gallery = Gallery(mode=mode, index_params=params)
+    for i, template in enumerate(enrolled):
+        gallery.add(f"s{i}", {RI if i % 2 else LI: template})
+    return gallery
+
+
+@pytest.fixture(scope="module")
+def exhaustive(enrolled: list[Template]) -> Gallery:
+    return _build(enrolled, "exhaustive")
+
+
+@pytest.fixture(scope="module")
+def indexed(enrolled: list[Template]) -> Gallery:
+    return _build(enrolled, "index", IndexParams(shortlist=20))
+
+
+def test_index_finds_what_exhaustive_finds(exhaustive: Gallery, indexed: Gallery, probes: list[Template]) -> None:
+    agree = found = 0
+    for i, probe in enumerate(probes[:100]):
+        best = exhaustive.search(probe, k=1)[0]
+        if best.subject != f"s{i}":
+            continue
+        found += 1
+        top = indexed.search(probe, k=1)
+        if top and top[0].subject == best.subject:
+            agree += 1
+            assert top[0].score == pytest.approx(best.score, abs=1e-6)  # same matcher re-scores
+    assert found >= 90 and agree >= 0.95 * found
+
+
+def test_index_shortlist_bounds_the_comparisons(indexed: Gallery, probes: list[Template]) -> None:
+    assert len(indexed.search(probes[3], k=200)) <= 20
+    assert indexed.index_nbytes() > 0 and indexed.nbytes() > indexed.index_nbytes()
+
+
+def test_remove_replace_and_positions(enrolled: list[Template], probes: list[Template]) -> None:
+    gallery = _build(enrolled[:40], "index")
+    assert gallery.search(probes[5], k=1)[0].subject == "s5"
+    gallery.remove("s5")
+    assert all(c.subject != "s5" for c in gallery.search(probes[5], k=40))
+    with pytest.raises(UnknownIdError):
+        gallery.remove("s5")
+    gallery.add("s5-again", {RI: enrolled[5]})
+    assert gallery.search(probes[5], k=1)[0].subject == "s5-again"
+    gallery.replace("s5-again", {RI: enrolled[6]})
+    assert gallery.search(probes[6], k=2)[0].subject in {"s6", "s5-again"}
+    assert {c.subject for c in gallery.search(probes[6], k=2)} == {"s6", "s5-again"}
+    assert all(c.finger == LI for c in gallery.search(probes[8], k=10, fingers=LI))
+
+
+def test_growing_past_the_flat_limit_switches_to_ivf(enrolled: list[Template], probes: list[Template]) -> None:
+    params = IndexParams(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20, probe_lists=8)
+    gallery = _build(enrolled, "index", params)
+    source = gallery._source
+    assert isinstance(source, MccIndex) and source.factory.startswith("BIVF")
+    codes = source.codes
+    hits = sum(gallery.search(probes[i], k=1)[0].subject == f"s{i}" for i in range(50))
+    assert hits >= 40
+    gallery.remove("s0")
+    assert source.codes < codes
+    gallery.retrain()
+    assert gallery._source.codes == source.codes
+
+
+def test_index_round_trip_keeps_the_index(indexed: Gallery, probes: list[Template], tmp_path: Path) -> None:
+    path = tmp_path / "g.bsmg"
+    indexed.save(path)
+    loaded = Gallery.load(path)
+    assert loaded.mode == "index" and loaded.index_nbytes() == indexed.index_nbytes()
+    for probe in probes[:10]:
+        assert loaded.search(probe, k=3) == indexed.search(probe, k=3)
+    header = json.loads(path.read_bytes()[12:12 + struct.unpack_from("<I", path.read_bytes(), 8)[0]])
+    assert header["index"]["factory"] == "IDMap,BFlat" and header["index"]["params"]["shortlist"] == 20
+    loaded.add("late", {RI: probes[150]})  # rows continue after the loaded ones
+    assert loaded.search(probes[150], k=1)[0].subject == "late"
+    exhaustive = Gallery.load(path, mode="exhaustive")
+    assert exhaustive.mode == "exhaustive" and len(exhaustive) == len(indexed)
+
+
+def test_index_that_disagrees_with_its_header_is_rejected(indexed: Gallery, tmp_path: Path) -> None:
+    path = tmp_path / "g.bsmg"
+    indexed.save(path)
+    data = path.read_bytes()
+    (length,) = struct.unpack_from("<I", data, 8)
+    header = json.loads(data[12:12 + length])
+    header["index"]["codes"] += 1
+    encoded = json.dumps(header, sort_keys=True).encode()
+    body = data[:8] + struct.pack("<I", len(encoded)) + encoded + data[12 + length:-32]
+    path.write_bytes(body + hashlib.sha256(body).digest())
+    with pytest.raises(CorruptGalleryError, match="candidate index"):
+        Gallery.load(path)
+
+
+def test_bad_index_params() -> None:
+    with pytest.raises(InvalidParameterError, match="shortlist"):
+        IndexParams(shortlist=0)
+    with pytest.raises(InvalidParameterError, match="index_params"):
+        Gallery(mode="index", index_params={"shortlist": 3})  # type: ignore[arg-type]
+
+
+def test_batch_kernels_match_their_references(enrolled: list[Template]) -> None:
+    templates = [*enrolled[:6], Template.empty(width=300, height=400)]
+    params = IndexParams().cylinder_params()
+    values, usable, offsets = _native.cylinders_batch(params, templates, 2)
+    for i, template in enumerate(templates):
+        expected = reference.cylinders(template, params)
+        assert np.array_equal(values[offsets[i]:offsets[i + 1]], expected.values)
+        assert np.array_equal(usable[offsets[i]:offsets[i + 1]], expected.usable)
+    matcher = Matcher(enrolled[0])
+    batch = _native.score_batch(matcher._prepared, matcher.params, templates, 2)
+    assert np.array_equal(batch, matcher.score_many(templates))
+    other = dataclasses.replace(matcher.params, radius_px=60.0)
+    with pytest.raises(ValueError, match="different matching parameters"):
+        _native.score_batch(matcher._prepared, other, templates, 1)
