@@ -1,0 +1,96 @@
+"""Fixtures of the service tests: dev credentials, a real server on a free localhost port with a
+real SQLite store in ``tmp_path``, clients, and synthetic templates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import matcher
+from server import devsetup
+from server.app import Service
+from server.client import Client
+from server.config import ServerConfig, TlsConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Dev:
+    """Dev files (key, certificates, principals) and the API key of each role."""
+
+    def __init__(self, root: Path) -> None:
+        self.files, self.keys = devsetup.create(root)
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Dev:
+    return Dev(tmp_path_factory.mktemp("dev"))
+
+
+def make_config(data_dir: Path, dev: Dev, *, tls: bool = False, mtls: bool = False, **overrides) -> ServerConfig:
+    files = dev.files
+    tls_config = None
+    if tls or mtls:
+        tls_config = TlsConfig(files.server, files.server_key, files.ca if mtls else None)
+    options = dict(data_dir=data_dir, host="127.0.0.1", grpc_port=0, metrics_port=0, metrics_host="127.0.0.1",
+                   principals_path=files.principals, tls=tls_config, plaintext_localhost=tls_config is None,
+                   store=str(data_dir / "basma.db"), key_path=files.key, max_workers=8, grace_seconds=2.0)
+    options.update(overrides)
+    return ServerConfig(**options)
+
+
+@pytest.fixture
+def start_service(tmp_path: Path, dev: Dev) -> Iterator[Callable[..., Service]]:
+    """``start_service(**config_overrides)`` -> a started :class:`Service` (stopped at teardown)."""
+    started: list[Service] = []
+
+    def start(data_dir: Path | None = None, access_log: logging.Logger | None = None, **overrides) -> Service:
+        config = make_config(data_dir or tmp_path / "data", dev, **overrides)
+        service = Service(config, access_log=access_log).start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop(0)
+
+
+@pytest.fixture
+def service(start_service: Callable[..., Service]) -> Service:
+    """A plaintext localhost service with an empty store."""
+    return start_service()
+
+
+@pytest.fixture
+def connect(dev: Dev) -> Iterator[Callable[..., Client]]:
+    """``connect(service, role="admin", **client_options)`` -> a plaintext :class:`Client`."""
+    clients: list[Client] = []
+
+    def make(service: Service, role: str | None = "admin", **options) -> Client:
+        options.setdefault("plaintext", True)
+        api_key = dev.keys[role] if role else options.pop("api_key", None)
+        client = Client(f"127.0.0.1:{service.grpc_port}", api_key=api_key, timeout=30, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def random_template(seed: int, minutiae: int = 40) -> matcher.Template:
+    """A plausible template: ``minutiae`` random minutiae on a 300x400 px image at 500 dpi."""
+    rng = np.random.default_rng(seed)
+    return matcher.Template(x=rng.integers(20, 280, minutiae), y=rng.integers(20, 380, minutiae),
+                            angle=rng.uniform(0, 2 * np.pi, minutiae), kind=rng.integers(1, 3, minutiae),
+                            quality=rng.integers(40, 100, minutiae), width=300, height=400, dpi=500,
+                            image_quality=70)
+
+
+def native(seed: int, minutiae: int = 40) -> bytes:
+    """The native bytes of :func:`random_template`."""
+    return matcher.formats.dumps(random_template(seed, minutiae))
