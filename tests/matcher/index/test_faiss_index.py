@@ -14,7 +14,7 @@ import pytest
 from matcher import FingerPosition, InvalidParameterError, Template
 from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
 from matcher.index.faiss_index import MccIndex
-from matcher.matching import Matcher, _native, reference
+from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
 
 RI, LI = FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX
@@ -34,25 +34,28 @@ def exhaustive(enrolled: list[Template]) -> Gallery:
 
 @pytest.fixture(scope="module")
 def indexed(enrolled: list[Template]) -> Gallery:
-    return _build(enrolled, "index", IndexParams(shortlist=20))
+    return _build(enrolled, "index", IndexParams(shortlist=25))
 
 
 def test_index_finds_what_exhaustive_finds(exhaustive: Gallery, indexed: Gallery, probes: list[Template]) -> None:
+    # Mates found with a score a real deployment would accept (FMR 1e-3); weaker ones rank first
+    # in a 200-finger gallery by luck only, and lose to impostors in large ones.
+    confident = threshold_for_fmr(1e-3)
     agree = found = 0
     for i, probe in enumerate(probes[:100]):
         best = exhaustive.search(probe, k=1)[0]
-        if best.subject != f"s{i}":
+        if best.subject != f"s{i}" or best.score < confident:
             continue
         found += 1
         top = indexed.search(probe, k=1)
         if top and top[0].subject == best.subject:
             agree += 1
             assert top[0].score == pytest.approx(best.score, abs=1e-6)  # same matcher re-scores
-    assert found >= 90 and agree >= 0.95 * found
+    assert found >= 80 and agree >= 0.97 * found
 
 
 def test_index_shortlist_bounds_the_comparisons(indexed: Gallery, probes: list[Template]) -> None:
-    assert len(indexed.search(probes[3], k=200)) <= 20
+    assert len(indexed.search(probes[3], k=200)) <= 25
     assert indexed.index_nbytes() > 0 and indexed.nbytes() > indexed.index_nbytes()
 
 
@@ -93,7 +96,7 @@ def test_index_round_trip_keeps_the_index(indexed: Gallery, probes: list[Templat
     for probe in probes[:10]:
         assert loaded.search(probe, k=3) == indexed.search(probe, k=3)
     header = json.loads(path.read_bytes()[12:12 + struct.unpack_from("<I", path.read_bytes(), 8)[0]])
-    assert header["index"]["factory"] == "IDMap,BFlat" and header["index"]["params"]["shortlist"] == 20
+    assert header["index"]["factory"] == "IDMap,BFlat" and header["index"]["params"]["shortlist"] == 25
     loaded.add("late", {RI: probes[150]})  # rows continue after the loaded ones
     assert loaded.search(probes[150], k=1)[0].subject == "late"
     exhaustive = Gallery.load(path, mode="exhaustive")
