@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmarks import calibrate, extract, identify, service, speed, synthetic, verify
+from benchmarks import calibrate, extract, identify, service, sim, speed, synthetic, verify
 from datasets._cli import run_commands
 
 #: Command modules, in help order; each has ``add_parser(subparsers)``.
-COMMANDS = (extract, verify, speed, calibrate, synthetic, identify, service)
+COMMANDS = (extract, verify, speed, calibrate, synthetic, identify, service, sim)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

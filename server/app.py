@@ -1,14 +1,17 @@
-"""Build, start and stop the service: store, core, gRPC server, health, reflection, metrics.
+"""Build, start and stop the service: store, core, SIM flow and its SMS outbox worker, gRPC
+server, health, reflection, metrics.
 
 :class:`Service` is what ``python -m server`` runs and what the tests start in-process.
 Start-up: the gRPC port opens with health NOT_SERVING, the gallery is rebuilt from the store,
 then health turns SERVING. Shutdown: health NOT_SERVING, new calls refused, in-flight calls
-drained for ``grace_seconds``, the store closed (flushed), the metrics port closed.
+drained for ``grace_seconds``, the outbox worker stopped, the store closed (flushed), the metrics
+port closed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent import futures
 
@@ -24,6 +27,10 @@ from server.core import Core
 from server.errors import ConfigError
 from server.interceptors import AuthInterceptor, ObserveInterceptor, RateLimiter, RateLimitInterceptor
 from server.metrics import Metrics, serve_metrics
+from server.sim.flow import SimFlow
+from server.sim.outbox import FileSmsAdapter, OutboxWorker, SmsAdapter
+from server.sim.servicer import SimRegistrationServicer
+from server.sim.wire import SIM_SERVICE_NAME, simrpc
 from server.storage import Store, load_key, open_store
 
 __all__ = ["Service"]
@@ -42,6 +49,9 @@ class Service:
         Sink of the per-RPC access records (default the ``server.access`` logger).
     store : Store, optional
         An already opened store (default: :func:`server.storage.open_store` on ``config.store``).
+    sms_adapter : SmsAdapter, optional
+        Delivers the outbox's SMS (default: :class:`~server.sim.outbox.FileSmsAdapter` on
+        ``config.sms_file``).
 
     Attributes
     ----------
@@ -50,12 +60,15 @@ class Service:
     """
 
     def __init__(self, config: ServerConfig, *, access_log: logging.Logger | None = None,
-                 store: Store | None = None) -> None:
+                 store: Store | None = None, sms_adapter: SmsAdapter | None = None) -> None:
         self.config = config
         self.metrics = Metrics()
         self._access_log = access_log or logging.getLogger(ACCESS_LOG)
         self._store = store
         self.core: Core | None = None
+        self.sim: SimFlow | None = None
+        self.outbox: OutboxWorker | None = None
+        self._sms_adapter = sms_adapter
         self.health = health.HealthServicer()
         self._server: grpc.Server | None = None
         self._http = None
@@ -72,7 +85,7 @@ class Service:
                                            require_client_auth=client_ca is not None)
 
     def _set_health(self, status: int) -> None:
-        for name in ("", SERVICE_NAME):
+        for name in ("", SERVICE_NAME, SIM_SERVICE_NAME):
             self.health.set(name, status)
 
     def start(self, *, wait_for_gallery: bool = True) -> Service:
@@ -92,6 +105,13 @@ class Service:
         if self._store is None:
             self._store = open_store(cfg.store, key=load_key(cfg.key_path), pool_size=cfg.max_workers)
         self.core = Core(self._store, self.metrics, gallery_mode=cfg.gallery_mode)
+        policy = cfg.sim_policy
+        self.outbox = OutboxWorker(self._store, self._sms_adapter or FileSmsAdapter(cfg.sms_file), self.metrics,
+                                   poll_seconds=policy.outbox_poll_seconds, backoff_seconds=policy.outbox_backoff_seconds,
+                                   backoff_max_seconds=policy.outbox_backoff_max_seconds,
+                                   lease_seconds=policy.outbox_lease_seconds)
+        self.sim = SimFlow(self._store, self.core, self.metrics, policy, worker=self.outbox,
+                           after_commit=_fault_hook(cfg.fault_after_commit))
         limiter = RateLimiter(cfg.rate_per_second, cfg.burst)
         options = [("grpc.max_receive_message_length", cfg.max_message_bytes),
                    ("grpc.max_send_message_length", cfg.max_message_bytes),
@@ -102,8 +122,10 @@ class Service:
                           RateLimitInterceptor(limiter)],
             options=options)
         rpc.add_BiometricsServicer_to_server(BiometricsServicer(self.core), server)
+        simrpc.add_SimRegistrationServicer_to_server(SimRegistrationServicer(self.sim, principals), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        reflection.enable_server_reflection((SERVICE_NAME, SIM_SERVICE_NAME, health.SERVICE_NAME,
+                                             reflection.SERVICE_NAME), server)
         address = f"{cfg.host}:{cfg.grpc_port}"
         try:
             port = (server.add_insecure_port(address) if credentials is None
@@ -117,6 +139,7 @@ class Service:
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         server.start()
         self._server = server
+        self.outbox.start()
         if cfg.tls is None:
             log.warning("serving WITHOUT TLS on %s (--plaintext-localhost): local development only",
                         address)
@@ -151,6 +174,8 @@ class Service:
         self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         if self._server is not None:
             self._server.stop(grace).wait()
+        if self.outbox is not None:
+            self.outbox.stop()
         if self.core is not None:
             self.core.close()
         elif self._store is not None:
@@ -171,3 +196,17 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         self.stop(0)
+
+
+def _fault_hook(point: str | None):  # type: ignore[no-untyped-def]
+    """TEST HOOK (``BASMA_FAULT_AFTER_COMMIT``): die right after ``point`` committed, before replying."""
+    if point is None:
+        return None
+
+    def hook(operation: str) -> None:
+        if operation == point:
+            log.warning("BASMA_FAULT_AFTER_COMMIT: exiting after the commit of %s, before the reply", operation)
+            logging.shutdown()
+            os._exit(137)
+
+    return hook

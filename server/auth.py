@@ -5,13 +5,17 @@ The principals file (JSON)::
     {"principals": [
         {"name": "mobily-pos", "roles": ["operator"], "operator": "mobily",
          "api_key_sha256": "<64 hex digits>"},
-        {"name": "registry", "roles": ["admin"], "certificate_subject": "CN=registry-client"}
+        {"name": "registry", "roles": ["admin"], "certificate_subject": "CN=registry-client"},
+        {"name": "acme-delegate", "roles": ["delegate"], "operator": "mobily", "business": "7001234567",
+         "api_key_sha256": "<64 hex digits>"}
     ]}
 
 A client authenticates with its API key in the ``x-api-key`` metadata (the file keeps only the
 key's SHA-256; comparison is constant-time) or, on an mTLS port, with a client certificate
 whose subject common name matches ``certificate_subject`` (``CN=...``). Optional per-principal
-``rate_limit_per_second`` overrides the server default.
+``rate_limit_per_second`` overrides the server default. ``operator`` is the telecom operator a
+principal acts for and ``business`` (delegates) the commercial registration number of the
+business whose users it may register SIMs for (docs/SIM.md).
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ from typing import Any
 
 from server.errors import ConfigError, PermissionDeniedError, UnauthenticatedError
 
-__all__ = ["ROLES", "METHOD_ROLES", "TEMPLATE_READERS", "Principal", "Principals", "hash_api_key",
+__all__ = ["ROLES", "METHOD_ROLES", "SIM_METHOD_ROLES", "TEMPLATE_READERS", "Principal", "Principals", "hash_api_key",
            "API_KEY_HEADER"]
 
 #: admin: registry enrolment and administration; operator: a telecom operator's systems;
-#: delegate: an operator's agent (points of sale), verification only; researcher: evaluation.
+#: delegate: an authorized delegate of a business (SIMs of that business's users only);
+#: researcher: evaluation.
 ROLES = frozenset({"admin", "operator", "delegate", "researcher"})
 API_KEY_HEADER = "x-api-key"
 _SERVICE = "/basma.v1.Biometrics/"
+_SIM = "/basma.v1.SimRegistration/"
 #: Roles allowed per RPC (full method name). Anything not listed (besides health and
 #: reflection, which need no credentials) is refused.
 METHOD_ROLES: Mapping[str, frozenset[str]] = {
@@ -45,6 +51,23 @@ METHOD_ROLES: Mapping[str, frozenset[str]] = {
     _SERVICE + "DeleteSubject": frozenset({"admin"}),
     _SERVICE + "GetSubject": frozenset({"operator", "admin"}),
 }
+#: Roles allowed per RPC of the SIM-registration service; the flow checks the finer scope
+#: (operator, channel, business).
+SIM_METHOD_ROLES: Mapping[str, frozenset[str]] = {
+    _SIM + "RegisterSim": frozenset({"operator", "delegate"}),
+    _SIM + "TransferSim": frozenset({"operator", "delegate"}),
+    _SIM + "ListSims": frozenset({"operator", "delegate", "admin"}),
+    _SIM + "DeactivateSim": frozenset({"operator", "admin"}),
+    _SIM + "RequestOtp": frozenset({"operator"}),
+    _SIM + "ConfirmOtp": frozenset({"operator"}),
+    _SIM + "RegisterBusiness": frozenset({"admin"}),
+    _SIM + "RegisterDelegate": frozenset({"admin"}),
+    _SIM + "AddBusinessUser": frozenset({"admin"}),
+    _SIM + "ListBusinessUsers": frozenset({"delegate", "admin"}),
+    _SIM + "ListAudit": frozenset({"admin"}),
+    _SIM + "ListOutbox": frozenset({"admin"}),
+}
+_ALL_METHOD_ROLES: Mapping[str, frozenset[str]] = {**METHOD_ROLES, **SIM_METHOD_ROLES}
 #: Roles that may read stored templates (GetSubject include_templates).
 TEMPLATE_READERS = frozenset({"admin"})
 #: Method prefixes served without credentials.
@@ -80,6 +103,8 @@ class Principal:
         Hex SHA-256 of its API key ("" when it uses certificates only).
     certificate_subject : str
         ``CN=<common name>`` of its client certificate ("" when it uses a key only).
+    business : str
+        Delegates: the commercial registration number (10 digits) of their business ("" when none).
     rate_per_second : float or None
         Its own rate limit (None: the server default).
     """
@@ -90,17 +115,18 @@ class Principal:
     api_key_sha256: str = ""
     certificate_subject: str = ""
     rate_per_second: float | None = None
+    business: str = ""
 
     def may_call(self, method: str) -> bool:
         """Whether one of its roles is allowed to call ``method`` (a full method name)."""
-        return bool(self.roles & METHOD_ROLES.get(method, frozenset()))
+        return bool(self.roles & _ALL_METHOD_ROLES.get(method, frozenset()))
 
 
 def _principal(entry: Any, i: int, where: str) -> Principal:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: principals[{i}] must be an object, got {type(entry).__name__}")
     unknown = set(entry) - {"name", "roles", "operator", "api_key_sha256", "certificate_subject",
-                            "rate_limit_per_second"}
+                            "rate_limit_per_second", "business"}
     if unknown:
         raise ConfigError(f"{where}: principals[{i}] has unknown fields {sorted(unknown)}")
     name = entry.get("name")
@@ -125,8 +151,13 @@ def _principal(entry: Any, i: int, where: str) -> Principal:
     operator = entry.get("operator", "")
     if not isinstance(operator, str):
         raise ConfigError(f"{where}: principal {name!r} operator must be a string, got {operator!r}")
+    business = entry.get("business", "")
+    if not isinstance(business, str) or (business and not re.fullmatch(r"[0-9]{10}", business)):
+        raise ConfigError(f"{where}: principal {name!r} business must be a 10-digit commercial registration "
+                          f"number, got {business!r}")
     return Principal(name=name, roles=frozenset(roles), operator=operator, api_key_sha256=digest,
-                     certificate_subject=subject, rate_per_second=None if rate is None else float(rate))
+                     certificate_subject=subject, rate_per_second=None if rate is None else float(rate),
+                     business=business)
 
 
 class Principals:
@@ -163,6 +194,10 @@ class Principals:
 
     def __len__(self) -> int:
         return len(self._all)
+
+    def by_name(self, name: str) -> Principal | None:
+        """The principal called ``name`` (None when there is none)."""
+        return next((p for p in self._all if p.name == name), None)
 
     def by_api_key(self, key: str) -> Principal | None:
         """The principal holding ``key``; compares every stored digest in constant time."""
@@ -207,6 +242,6 @@ class Principals:
 def authorize(principal: Principal, method: str) -> None:
     """:class:`PermissionDeniedError` unless ``principal`` may call ``method``."""
     if not principal.may_call(method):
-        allowed = sorted(METHOD_ROLES.get(method, frozenset()))
+        allowed = sorted(_ALL_METHOD_ROLES.get(method, frozenset()))
         raise PermissionDeniedError(f"principal {principal.name!r} (roles {sorted(principal.roles)}) may not "
                                     f"call {method.rsplit('/', 1)[-1]}; it needs one of {allowed}")

@@ -2,7 +2,9 @@
 
 ``python -m server.client --target HOST:PORT [--plaintext | --ca F [--cert F --key F]]
 [--api-key K] COMMAND ...`` with COMMAND one of ``extract``, ``enroll``, ``verify``,
-``identify``, ``delete``, ``get``. Each prints one JSON object on stdout; a failed call prints
+``identify``, ``delete``, ``get``, or ``sim ACTION`` (SIM registration: ``register``,
+``transfer``, ``list``, ``deactivate``, ``otp-request``, ``otp-confirm``, ``outbox``, ``audit``,
+``business-add``, ``delegate-add``, ``business-user-add``, ``business-users``). Each prints one JSON object on stdout; a failed call prints
 ``{"code": "NOT_FOUND", "message": ...}`` and exits with status 1 (2 for a usage error).
 
 Examples
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from typing import Any
 import grpc
 
 from server.api import pb, rpc
+from server.sim.wire import simpb, simrpc
 
 __all__ = ["Client", "image_sample", "template_sample", "main"]
 
@@ -74,6 +78,8 @@ class Client:
             credentials = grpc.ssl_channel_credentials(pem(ca), pem(key), pem(cert))
             self.channel = grpc.secure_channel(target, credentials, options=list(options))
         self.stub = rpc.BiometricsStub(self.channel)
+        #: The SimRegistration stub: ``client.sim_call("RegisterSim", request)``.
+        self.sim_stub = simrpc.SimRegistrationStub(self.channel)
         self.metadata: tuple[tuple[str, str], ...] = (("x-api-key", api_key),) if api_key else ()
         self.timeout = timeout
 
@@ -101,6 +107,11 @@ class Client:
 
     def get(self, subject: str, *, include_templates: bool = False) -> pb.GetSubjectResponse:
         return self._call("GetSubject", pb.GetSubjectRequest(subject_id=subject, include_templates=include_templates))
+
+    def sim_call(self, method: str, request: Any, request_id: str | None = None) -> Any:
+        """Call ``method`` of the SimRegistration service with this client's credentials and deadline."""
+        metadata = self.metadata + ((("x-request-id", request_id),) if request_id else ())
+        return getattr(self.sim_stub, method)(request, timeout=self.timeout, metadata=metadata)
 
     def close(self) -> None:
         self.channel.close()
@@ -133,7 +144,88 @@ def _samples(args: argparse.Namespace, paths: Sequence[Path]) -> list[pb.FingerS
     return [image_sample(p, finger=f, dpi=args.dpi) for p, f in zip(paths, positions, strict=True)]
 
 
+def _enum(enum: Any, value: int, prefix: str) -> str:
+    return enum.Name(value).removeprefix(prefix).lower()
+
+
+def _binding(b: Any) -> dict[str, Any]:
+    return {"registration_id": b.registration_id, "msisdn": b.msisdn, "operator": b.operator,
+            "sim_type": _enum(simpb.SimType, b.sim_type, "SIM_TYPE_"),
+            "channel": _enum(simpb.Channel, b.channel, "CHANNEL_"), "active": b.active, "business": b.business,
+            "created_at_unix_ms": b.created_at_unix_ms, "verified_at_unix_ms": b.verified_at_unix_ms,
+            "deactivated_at_unix_ms": b.deactivated_at_unix_ms}
+
+
+def _run_sim(client: Client, args: argparse.Namespace) -> dict[str, Any]:
+    action = args.sim_command
+    channel = simpb.Channel.Value("CHANNEL_" + args.channel.upper()) if getattr(args, "channel", None) else 0
+    if action in ("register", "transfer"):
+        key = args.idempotency_key or uuid.uuid4().hex
+        common = dict(national_id=args.national_id, msisdn=args.msisdn, operator=args.operator, channel=channel,
+                      captures=_samples(args, args.images), idempotency_key=key, otp_id=args.otp_id or "")
+        if action == "register":
+            request: Any = simpb.RegisterSimRequest(
+                sim_type=simpb.SimType.Value("SIM_TYPE_" + args.sim_type.upper()), **common)
+            r = client.sim_call("RegisterSim", request)
+        else:
+            r = client.sim_call("TransferSim", simpb.TransferSimRequest(**common))
+        out = {"decision": _enum(simpb.Decision, r.decision, "DECISION_"),
+               "reason": simpb.Reason.Name(r.reason).removeprefix("REASON_"), "score": round(r.score, 6),
+               "registration_id": r.registration_id, "msisdn": r.msisdn, "idempotency_key": key,
+               "replayed": r.replayed, "detail": r.detail}
+        if r.fraud_flag_id:
+            out["fraud_flag_id"] = r.fraud_flag_id
+        return out
+    if action == "list":
+        r = client.sim_call("ListSims", simpb.ListSimsRequest(national_id=args.national_id))
+        return {"sims": [_binding(b) for b in r.sims]}
+    if action == "deactivate":
+        r = client.sim_call("DeactivateSim", simpb.DeactivateSimRequest(msisdn=args.msisdn))
+        return {"deactivated": True, "registration_id": r.registration_id}
+    if action == "otp-request":
+        r = client.sim_call("RequestOtp", simpb.RequestOtpRequest(national_id=args.national_id, msisdn=args.msisdn,
+                                                                  operator=args.operator))
+        return {"otp_id": r.otp_id, "expires_at_unix_ms": r.expires_at_unix_ms}
+    if action == "otp-confirm":
+        r = client.sim_call("ConfirmOtp", simpb.ConfirmOtpRequest(otp_id=args.otp_id, code=args.code))
+        return {"outcome": _enum(simpb.OtpOutcome, r.outcome, "OTP_OUTCOME_"), "attempts_left": r.attempts_left}
+    if action == "outbox":
+        r = client.sim_call("ListOutbox", simpb.ListOutboxRequest(status=args.status, limit=args.limit))
+        return {"messages": [{"id": m.id, "kind": m.kind, "to": m.msisdn_masked, "status": m.status,
+                              "attempts": m.attempts, "text_ar": m.text_ar, "text_en": m.text_en,
+                              "created_at_unix_ms": m.created_at_unix_ms,
+                              "delivered_at_unix_ms": m.delivered_at_unix_ms} for m in r.messages]}
+    if action == "audit":
+        reason = simpb.Reason.Value("REASON_" + args.reason.upper()) if args.reason else 0
+        r = client.sim_call("ListAudit", simpb.ListAuditRequest(action=args.action, operator=args.operator,
+                                                                channel=channel, reason=reason,
+                                                                after_seq=args.after_seq, limit=args.limit))
+        return {"entries": [{"seq": e.seq, "at_unix_ms": e.at_unix_ms, "action": e.action, "principal": e.principal,
+                             "operator": e.operator, "business": e.business,
+                             "channel": _enum(simpb.Channel, e.channel, "CHANNEL_") if e.channel else "",
+                             "national_id": e.national_id_masked, "msisdn": e.msisdn_masked,
+                             "decision": _enum(simpb.Decision, e.decision, "DECISION_") if e.decision else "",
+                             "reason": simpb.Reason.Name(e.reason).removeprefix("REASON_") if e.reason else "",
+                             "registration_id": e.registration_id, "request_id": e.request_id} for e in r.entries]}
+    if action == "business-add":
+        r = client.sim_call("RegisterBusiness", simpb.RegisterBusinessRequest(cr_number=args.cr, name=args.name))
+        return {"created": r.created}
+    if action == "delegate-add":
+        r = client.sim_call("RegisterDelegate", simpb.RegisterDelegateRequest(
+            cr_number=args.cr, national_id=args.national_id, principal=args.principal))
+        return {"created": r.created}
+    if action == "business-user-add":
+        r = client.sim_call("AddBusinessUser", simpb.AddBusinessUserRequest(cr_number=args.cr,
+                                                                            national_id=args.national_id))
+        return {"created": r.created}
+    r = client.sim_call("ListBusinessUsers", simpb.ListBusinessUsersRequest(cr_number=args.cr))
+    return {"users": [{"national_id": u.national_id, "enrolled": u.enrolled, "sims": [_binding(b) for b in u.sims]}
+                      for u in r.users]}
+
+
 def _run(client: Client, args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "sim":
+        return _run_sim(client, args)
     if args.command == "extract":
         r = client.extract(Path(args.image).read_bytes(), dpi=args.dpi, format=args.format)
         out: dict[str, Any] = {"minutiae": r.minutiae, "quality": r.quality, "width": r.width, "height": r.height,
@@ -206,7 +298,58 @@ def _parser() -> argparse.ArgumentParser:
     q = sub.add_parser("get", help="a subject's metadata")
     q.add_argument("--subject", required=True)
     q.add_argument("--templates", action="store_true", help="include templates (admin only)")
+    _sim_parser(sub.add_parser("sim", help="SIM registration (docs/SIM.md)"), samples)
     return p
+
+
+def _sim_parser(p: argparse.ArgumentParser, samples: Any) -> None:
+    channels = ["store", "kiosk", "online", "delegate"]
+    sub = p.add_subparsers(dest="sim_command", required=True)
+    for name in ("register", "transfer"):
+        q = sub.add_parser(name, help="verify the captures and bind the MSISDN" if name == "register"
+                           else "move an active MSISDN to a new holder (verifies the new holder)")
+        q.add_argument("--national-id", required=True, help="10-digit national id or iqama number")
+        q.add_argument("--msisdn", required=True, help="+9665XXXXXXXX or 05XXXXXXXX")
+        q.add_argument("--operator", required=True)
+        if name == "register":
+            q.add_argument("--sim-type", required=True, choices=["prepaid", "postpaid", "data"])
+        q.add_argument("--channel", required=True, choices=channels)
+        q.add_argument("--idempotency-key", help="reuse to retry safely (default: a new random key)")
+        q.add_argument("--otp-id", help="online channel: the confirmed one-time code")
+        samples(q, many=True)
+    q = sub.add_parser("list", help="a subject's SIMs")
+    q.add_argument("--national-id", required=True)
+    q = sub.add_parser("deactivate", help="end the active binding of an MSISDN")
+    q.add_argument("--msisdn", required=True)
+    q = sub.add_parser("otp-request", help="online channel: send a one-time code")
+    q.add_argument("--national-id", required=True)
+    q.add_argument("--msisdn", required=True)
+    q.add_argument("--operator", required=True)
+    q = sub.add_parser("otp-confirm", help="online channel: check a one-time code")
+    q.add_argument("--otp-id", required=True)
+    q.add_argument("--code", required=True)
+    q = sub.add_parser("outbox", help="queued and delivered SMS (admin)")
+    q.add_argument("--status", choices=["pending", "delivered"], default="")
+    q.add_argument("--limit", type=int, default=20)
+    q = sub.add_parser("audit", help="the audit log (admin)")
+    q.add_argument("--action", default="")
+    q.add_argument("--operator", default="")
+    q.add_argument("--channel", choices=channels)
+    q.add_argument("--reason", default="", help="e.g. VERIFIED, NOT_MATCHED")
+    q.add_argument("--after-seq", type=int, default=0)
+    q.add_argument("--limit", type=int, default=100)
+    q = sub.add_parser("business-add", help="register a business (admin)")
+    q.add_argument("--cr", required=True, help="commercial registration number")
+    q.add_argument("--name", required=True)
+    q = sub.add_parser("delegate-add", help="register a delegate of a business (admin)")
+    q.add_argument("--cr", required=True)
+    q.add_argument("--national-id", required=True)
+    q.add_argument("--principal", required=True, help="the delegate's principal name")
+    q = sub.add_parser("business-user-add", help="add a user to a business (admin)")
+    q.add_argument("--cr", required=True)
+    q.add_argument("--national-id", required=True)
+    q = sub.add_parser("business-users", help="verification status of a business's users (delegate, admin)")
+    q.add_argument("--cr", required=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(json.dumps({"code": "LOCAL_ERROR", "message": f"{exc.filename or ''}: {exc.strerror}"}))
         return 1
-    print(json.dumps(result))
+    print(json.dumps(result, ensure_ascii=False))
     return 0
 
 

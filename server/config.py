@@ -4,7 +4,14 @@
 [--tls-cert F --tls-key F [--client-ca F]] [--plaintext-localhost] [--store DSN] ...``.
 Environment variables (a flag wins over its variable): ``BASMA_STORE`` (store path or DSN),
 ``BASMA_TEMPLATE_KEY_FILE`` (key file), ``BASMA_LOG_LEVEL``. The template key itself may also
-come from ``BASMA_TEMPLATE_KEY`` (hex), read by :func:`server.storage.load_key`.
+come from ``BASMA_TEMPLATE_KEY`` (hex), read by :func:`server.storage.load_key`. The SIM flow's
+policy comes from ``--sim-policy FILE`` (JSON, :mod:`server.sim.policy`) and its SMS file from
+``--sms-file`` (default DATA_DIR/sms/sms.jsonl).
+
+Test hook (never set it in production): ``BASMA_FAULT_AFTER_COMMIT=register`` (or ``transfer``)
+makes the server exit at once with status 137 right after such a registration committed and
+before it replies, as a crash at the worst moment would; the tests use it to prove that a
+retry with the same idempotency key returns the first result.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matcher
 from matcher.index import MODES
 from server.errors import ConfigError
+from server.sim.policy import SimPolicy, load_policy
 
 __all__ = ["TlsConfig", "ServerConfig", "parse_args", "LOCAL_HOSTS", "DEFAULT_MAX_MESSAGE_BYTES"]
 
@@ -27,6 +36,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 #: File names under --data-dir.
 STORE_FILE = "basma.db"
 KEY_FILE = "template.key"
+SMS_FILE = "sms/sms.jsonl"
+#: Operations after whose commit the test-only fault hook may kill the server.
+FAULT_POINTS = ("register", "transfer")
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,12 @@ class ServerConfig:
     gallery_mode : str or None
         Candidate generation of the in-memory gallery (one of ``matcher.index.MODES``; None: the
         library's default).
+    sim_policy : SimPolicy
+        Limits, FMRs, OTP and outbox settings of the SIM flow.
+    sms_path : Path or None
+        File of the development SMS adapter (None: ``data_dir/sms/sms.jsonl``).
+    fault_after_commit : str or None
+        TEST HOOK: exit (status 137) right after this operation commits, before replying.
     """
 
     data_dir: Path
@@ -102,6 +120,9 @@ class ServerConfig:
     grace_seconds: float = 10.0
     log_level: str = "INFO"
     gallery_mode: str | None = None
+    sim_policy: SimPolicy = SimPolicy()
+    sms_path: Path | None = None
+    fault_after_commit: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("grpc_port", "metrics_port"):
@@ -126,6 +147,13 @@ class ServerConfig:
             raise ConfigError(f"gallery mode must be one of {MODES}, got {self.gallery_mode!r}")
         if self.grace_seconds < 0:
             raise ConfigError(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+        if self.fault_after_commit is not None and self.fault_after_commit not in FAULT_POINTS:
+            raise ConfigError(f"BASMA_FAULT_AFTER_COMMIT must be one of {FAULT_POINTS}, got {self.fault_after_commit!r}")
+
+    @property
+    def sms_file(self) -> Path:
+        """Where the development SMS adapter writes."""
+        return self.sms_path if self.sms_path is not None else self.data_dir / SMS_FILE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -151,6 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--grace-seconds", type=float, default=10.0, help="shutdown drain time")
     p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (env BASMA_LOG_LEVEL)")
     p.add_argument("--gallery-mode", default=None, help=f"1:N candidate generation, one of {MODES}")
+    p.add_argument("--sim-policy", type=Path, default=None, help="SIM registration policy JSON (docs/SIM.md)")
+    p.add_argument("--sms-file", type=Path, default=None,
+                   help="file of the development SMS adapter (default DATA_DIR/sms/sms.jsonl)")
     return p
 
 
@@ -177,6 +208,10 @@ def parse_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None 
                                  else None)
     if key_path is None and (data_dir / KEY_FILE).is_file():
         key_path = data_dir / KEY_FILE
+    try:
+        policy = load_policy(args.sim_policy) if args.sim_policy else SimPolicy()
+    except matcher.InvalidParameterError as exc:
+        raise ConfigError(str(exc)) from None
     return ServerConfig(
         data_dir=data_dir, host=host, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
         metrics_host=args.metrics_host or ("127.0.0.1" if host in LOCAL_HOSTS else "0.0.0.0"),
@@ -184,4 +219,5 @@ def parse_args(argv: Sequence[str] | None = None, env: Mapping[str, str] | None 
         store=args.store or env.get("BASMA_STORE") or str(data_dir / STORE_FILE), key_path=key_path,
         max_message_bytes=int(args.max_message_mib * 2**20), max_workers=args.workers,
         rate_per_second=args.rate_limit, burst=args.burst, grace_seconds=args.grace_seconds,
-        log_level=(args.log_level or env.get("BASMA_LOG_LEVEL") or "INFO").upper(), gallery_mode=args.gallery_mode)
+        log_level=(args.log_level or env.get("BASMA_LOG_LEVEL") or "INFO").upper(), gallery_mode=args.gallery_mode,
+        sim_policy=policy, sms_path=args.sms_file, fault_after_commit=env.get("BASMA_FAULT_AFTER_COMMIT") or None)

@@ -4,9 +4,11 @@
 
 1. creates (once) the dev key, certificates and principals (:mod:`server.devsetup`);
 2. enrols impression 1 of every FVC2002 B finger found under ``DIR/db{1..4}_b`` as a demo
-   subject with a made-up, deterministic 10-digit id (subjects already stored are skipped);
+   subject with a made-up, deterministic national id that passes the Saudi check digit
+   (subjects already stored are skipped);
 3. prints the ports and client commands that verify impression 2 of a demo finger (accept)
-   and of another finger (reject);
+   and of another finger (reject), register a SIM with impression 2 of a demo finger and
+   show the queued SMS;
 4. runs the server on 127.0.0.1 with TLS in the foreground (Ctrl-C stops it gracefully).
 """
 
@@ -23,24 +25,28 @@ import matcher
 from matcher import FingerPosition
 from server import devsetup
 from server.__main__ import main as serve
+from server.sim.ids import with_check_digit
 from server.storage import load_key, open_store
 
-__all__ = ["demo_subject_id", "demo_fingers", "enrol_demo"]
+__all__ = ["demo_subject_id", "demo_fingers", "enrol_demo", "DEMO_MSISDN", "DEMO_OPERATOR"]
 
 #: Finger position the demo fingers are enrolled at (FVC does not say which finger it is).
 DEMO_POSITION = FingerPosition.RIGHT_INDEX
+#: The number the printed ``sim register`` command binds, and the dev operator principal's operator.
+DEMO_MSISDN = "0551234567"
+DEMO_OPERATOR = "dev"
 
 
 def demo_subject_id(set_name: str, finger: str) -> str:
-    """A made-up 10-digit id (leading 1, like a citizen's national ID), fixed per finger.
+    """A made-up national ID (leading 1 like a citizen's, Luhn check digit last), fixed per finger.
 
     Examples
     --------
     >>> demo_subject_id("db1_b", "101")
-    '1492564550'
+    '1492564552'
     """
     digest = hashlib.sha256(f"basma-demo/{set_name}/{finger}".encode()).hexdigest()
-    return "1" + str(int(digest, 16))[:9]
+    return with_check_digit("1" + str(int(digest, 16))[:8])
 
 
 def demo_fingers(dataset: Path) -> list[tuple[str, Path, Path]]:
@@ -104,6 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("identify it among all demo subjects:")
         print("  " + _client_command(args.grpc_port, files, keys["researcher"], "identify", str(genuine),
                                      "--k", "3"))
+        print("\nregister a SIM to that subject in a store, verified with the same capture (expect "
+              "\"decision\": \"approved\", \"reason\": \"VERIFIED\"; docs/SIM.md):")
+        print("  " + _client_command(args.grpc_port, files, keys["operator"], "sim", "register", "--national-id",
+                                     subject, "--msisdn", DEMO_MSISDN, "--operator", DEMO_OPERATOR, "--sim-type",
+                                     "prepaid", "--channel", "store", "--finger", str(int(DEMO_POSITION)),
+                                     str(genuine)))
+        print("the queued confirmation SMS (Arabic and English; delivered to "
+              f"{data_dir / 'sms' / 'sms.jsonl'}):")
+        print("  " + _client_command(args.grpc_port, files, keys["admin"], "sim", "outbox", "--limit", "5"))
     print(f"mTLS instead of an API key: --ca {files.ca} --cert {files.client} --key {files.client_key} "
           f"(start the server with --client-ca {files.ca}; see docs/SERVICE.md)\n", flush=True)
     return serve(["--data-dir", str(data_dir), "--grpc-port", str(args.grpc_port), "--metrics-port",

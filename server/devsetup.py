@@ -25,9 +25,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from server.auth import ROLES, hash_api_key
 from server.storage import write_dev_key
 
-__all__ = ["DevFiles", "create", "write_certificates", "write_principals", "CLIENT_CN"]
+__all__ = ["DevFiles", "create", "write_certificates", "write_principals", "CLIENT_CN", "DEV_BUSINESS"]
 
 CLIENT_CN = "basma-dev-admin"
+#: Commercial registration number of the dev delegate's business.
+DEV_BUSINESS = "7001234567"
 _VALID_DAYS = 365
 
 
@@ -108,6 +110,9 @@ def write_principals(files: DevFiles) -> dict[str, str]:
     keys = {role: "dev-" + role + "-" + secrets.token_urlsafe(24) for role in sorted(ROLES)}
     principals = [{"name": f"dev-{role}", "roles": [role], "operator": "dev" if role in ("operator", "delegate") else "",
                    "api_key_sha256": hash_api_key(key)} for role, key in keys.items()]
+    for entry in principals:  # the dev delegate acts for the dev business (docs/SIM.md)
+        if entry["roles"] == ["delegate"]:
+            entry["business"] = DEV_BUSINESS
     principals.append({"name": "dev-mtls-admin", "roles": ["admin"], "certificate_subject": f"CN={CLIENT_CN}"})
     files.principals.write_text(json.dumps({"principals": principals}, indent=2) + "\n")
     _write_private(files.api_keys, (json.dumps(keys, indent=2) + "\n").encode())

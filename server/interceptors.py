@@ -133,7 +133,7 @@ class ObserveInterceptor(_UnaryInterceptor):
                   "duration_ms": round(seconds * 1000.0, 3),
                   "principal": state.principal.name if state.principal else "",
                   "operator": state.principal.operator if state.principal else "",
-                  "subject": mask_id(getattr(request, "subject_id", "") or "")}
+                  "subject": mask_id(getattr(request, "subject_id", "") or getattr(request, "national_id", "") or "")}
         fields.update(state.extra)
         if failure is not None and not is_expected(failure):
             self._log.error("rpc failed: %s", type(failure).__name__, extra=fields,

@@ -1,7 +1,8 @@
 """Every Prometheus metric of the service, defined once (prefix ``basma_``, base units).
 
 Labels are low-cardinality only: the RPC method (6 values), the gRPC status code (17), a
-decision (accept/reject) or a store operation. Never a subject id, a phone number or a
+decision (accept/reject), a store operation, or for SIM registration a channel (4), decision (3),
+reason (9) and OTP outcome (5). Never a subject id, a phone number or a
 template. Each :class:`Metrics` owns its registry, so several servers can live in one process
 (the tests) and ``/metrics`` shows exactly these series.
 """
@@ -49,6 +50,16 @@ class Metrics:
         Failed store operations (put, delete, get, load).
     ready : Gauge
         1 once the gallery is loaded and the service is SERVING, else 0.
+    sim_registrations_total : Counter {operation, channel, decision, reason}
+        SIM registrations and transfers by outcome (replayed idempotent retries not counted).
+    sim_fraud_flags_total : Counter
+        Registrations refused because a capture identified another subject.
+    sim_otp_total : Counter {outcome}
+        One-time codes: ``requested`` and each ConfirmOtp outcome.
+    sim_outbox_pending : Gauge
+        SMS waiting in the outbox (as of the delivery worker's last pass).
+    sim_outbox_delivered_total, sim_outbox_failures_total : Counter
+        SMS deliveries and failed delivery attempts (retried).
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -77,6 +88,19 @@ class Metrics:
         self.store_errors_total = Counter(
             "basma_store_errors", "Failed template store operations.", ["operation"], registry=r)
         self.ready = Gauge("basma_ready", "1 when the service is SERVING.", registry=r)
+        self.sim_registrations_total = Counter(
+            "basma_sim_registrations", "SIM registrations by operation, channel, decision and reason.",
+            ["operation", "channel", "decision", "reason"], registry=r)
+        self.sim_fraud_flags_total = Counter(
+            "basma_sim_fraud_flags", "SIM registrations refused and flagged: a capture identified another subject.",
+            registry=r)
+        self.sim_otp_total = Counter("basma_sim_otp", "One-time codes requested and confirmation outcomes.",
+                                     ["outcome"], registry=r)
+        self.sim_outbox_pending = Gauge("basma_sim_outbox_pending", "SMS waiting in the outbox.", registry=r)
+        self.sim_outbox_delivered_total = Counter("basma_sim_outbox_delivered", "SMS delivered from the outbox.",
+                                                  registry=r)
+        self.sim_outbox_failures_total = Counter(
+            "basma_sim_outbox_delivery_failures", "Failed SMS delivery attempts (each is retried).", registry=r)
 
     def observe_rpc(self, method: str, code: str, seconds: float) -> None:
         """Record one finished RPC (``method`` short name, ``code`` a status code name)."""

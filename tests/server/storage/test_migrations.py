@@ -11,6 +11,9 @@ from server.storage import StoreError, open_store
 from server.storage.migrations import MIGRATIONS_ROOT, discover, migrate
 from tests.server.storage.conftest import KEY
 
+#: The versions this build ships.
+SHIPPED = [(1, "initial"), (2, "sim")]
+
 
 def _versions(store):
     with store.transaction(readonly=True) as cur:
@@ -26,10 +29,10 @@ def test_both_dialects_ship_the_same_versions():
 
 def test_open_applies_once_and_reopen_is_a_no_op(target):
     with open_store(target, key=KEY) as store:
-        assert _versions(store) == [(1, "initial")]
+        assert _versions(store) == SHIPPED
         assert migrate(store) == []
     with open_store(target, key=KEY) as store:
-        assert _versions(store) == [(1, "initial")]
+        assert _versions(store) == SHIPPED
 
 
 def test_newer_schema_is_refused(target):
@@ -51,19 +54,19 @@ def _copy_with(tmp_path, dialect: str, extra: dict[str, str]):
 def test_later_migration_applies_in_order_and_a_failing_one_changes_nothing(target, store, tmp_path):
     dialect = store.dialect
     good = _copy_with(tmp_path / "good", dialect, {
-        "0002_audit.sql": "CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);\n"
+        "0003_audit.sql": "CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT NOT NULL);\n"
                           "-- a comment; with a semicolon\nCREATE INDEX audit_what ON audit (what);\n"})
     bad = _copy_with(tmp_path / "bad", dialect, {
-        "0002_audit.sql": "CREATE TABLE audit (id INTEGER PRIMARY KEY);\n",
-        "0003_broken.sql": "CREATE TABLE broken (x INTEGER);\nTHIS IS NOT SQL;\n"})
+        "0003_audit.sql": "CREATE TABLE audit (id INTEGER PRIMARY KEY);\n",
+        "0004_broken.sql": "CREATE TABLE broken (x INTEGER);\nTHIS IS NOT SQL;\n"})
     with pytest.raises(StoreError):
         migrate(store, bad)
-    assert _versions(store) == [(1, "initial")]
+    assert _versions(store) == SHIPPED
     with store.transaction(readonly=True) as cur:
         assert not store._table_exists(cur, "audit") and not store._table_exists(cur, "broken")
-    assert migrate(store, good) == [2]
+    assert migrate(store, good) == [3]
     assert migrate(store, good) == []
-    assert _versions(store) == [(1, "initial"), (2, "audit")]
+    assert _versions(store) == [*SHIPPED, (3, "audit")]
     with store.transaction() as cur:
         cur.execute("INSERT INTO audit (id, what) VALUES (?, ?)", (1, "enrol"))
 
@@ -99,7 +102,7 @@ def test_concurrent_first_opens_migrate_once(target):
         thread.join()
     try:
         assert errors == [] and len(stores) == 4
-        assert _versions(stores[0]) == [(1, "initial")]
+        assert _versions(stores[0]) == SHIPPED
     finally:
         for store in stores:
             store.close()
