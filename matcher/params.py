@@ -191,8 +191,10 @@ class IndexParams:
     neighbours: int = 20                      # gallery cylinders retrieved per probe minutia
     shortlist: int = 100                      # fingers re-scored natively per probe finger
     flat_max_codes: int = 200_000             # exact (flat) Hamming search up to this many codes
-    lists_per_sqrt_code: float = 4.0          # IVF lists = this x sqrt(codes) when (re)trained
-    train_codes_per_list: int = 40            # k-means sample size per list
+    lists_per_sqrt_code: float = 4.0          # IVF lists = this x sqrt(codes) when (re)trained ...
+    max_lists: int = 8192                     # ... at most this many (bounds the k-means cost)
+    train_codes_per_list: int = 32            # k-means sample size per list
+    train_iterations: int = 12                # k-means iterations
     probe_lists: int = 64                     # nprobe: IVF lists scanned per probe cylinder
 
     def __post_init__(self) -> None:
@@ -201,7 +203,8 @@ class IndexParams:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise InvalidParameterError(f"IndexParams.{f.name} must be a finite number, got {value!r}")
         positive = ("cylinder_radius_px", "cylinder_bit_threshold", "max_codes_per_finger", "neighbours",
-                    "shortlist", "flat_max_codes", "lists_per_sqrt_code", "train_codes_per_list", "probe_lists")
+                    "shortlist", "flat_max_codes", "lists_per_sqrt_code", "max_lists", "train_codes_per_list",
+                    "train_iterations", "probe_lists")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InvalidParameterError(f"IndexParams.{name} must be > 0, got {getattr(self, name)!r}")

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MINUTIA_BITS = 8
 #: Lists above which an IVF's coarse assignment goes through an HNSW graph instead of a scan.
 _HNSW_LISTS = 4096
+#: Fingers whose cylinders are computed in one native batch when adding.
+_CHUNK = 16384
 
 
 def _ivf(index: Any) -> Any:
@@ -138,11 +140,14 @@ class MccIndex:
         if len(codes) <= p.flat_max_codes:
             factory = "IDMap,BFlat"
         else:
-            lists = int(p.lists_per_sqrt_code * math.sqrt(len(codes)))
+            lists = min(p.max_lists, int(p.lists_per_sqrt_code * math.sqrt(len(codes))))
             factory = f"BIVF{lists}" + ("_HNSW32" if lists > _HNSW_LISTS else "")
         index = faiss.index_binary_factory(self.code_bytes * 8, factory)
         if not index.is_trained:
-            lists = _ivf(index).nlist
+            ivf = _ivf(index)
+            lists = ivf.nlist
+            ivf.cp.niter = p.train_iterations
+            ivf.cp.max_points_per_centroid = p.train_codes_per_list
             sample = min(len(codes), lists * p.train_codes_per_list)
             pick = np.random.default_rng(0).choice(len(codes), sample, replace=False)
             index.train(codes[np.sort(pick)])
@@ -186,19 +191,25 @@ class MccIndex:
 
     def _gallery_codes(self, rows: Sequence[int], templates: Sequence[Template]) -> tuple[np.ndarray, np.ndarray]:
         """Codes and ids of the ``max_codes_per_finger`` most reliable usable minutiae of each finger."""
-        values, usable, offsets = _native.cylinders_batch(self._cylinders, list(templates), self._threads)
         cap = self.params.max_codes_per_finger
-        keep: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
         ids: list[np.ndarray] = []
-        for row, template, start, stop in zip(rows, templates, offsets[:-1], offsets[1:], strict=True):
-            minutiae = np.flatnonzero(usable[start:stop])
-            if len(minutiae) > cap:
-                best = np.argsort(-template.quality[minutiae].astype(np.int32), kind="stable")[:cap]
-                minutiae = np.sort(minutiae[best])
-            keep.append(start + minutiae)
-            ids.append((np.int64(row) << MINUTIA_BITS) + minutiae.astype(np.int64))
-        chosen = np.concatenate(keep) if keep else np.zeros(0, np.int64)
-        return self._codes(values[chosen]), (np.concatenate(ids) if ids else np.zeros(0, np.int64))
+        for first in range(0, len(templates), _CHUNK):  # bounded temporaries for large batches
+            chunk = list(templates[first:first + _CHUNK])
+            values, usable, offsets = _native.cylinders_batch(self._cylinders, chunk, self._threads)
+            keep: list[np.ndarray] = []
+            for row, template, start, stop in zip(rows[first:first + _CHUNK], chunk, offsets[:-1], offsets[1:],
+                                                  strict=True):
+                minutiae = np.flatnonzero(usable[start:stop])
+                if len(minutiae) > cap:
+                    best = np.argsort(-template.quality[minutiae].astype(np.int32), kind="stable")[:cap]
+                    minutiae = np.sort(minutiae[best])
+                keep.append(start + minutiae)
+                ids.append((np.int64(row) << MINUTIA_BITS) + minutiae.astype(np.int64))
+            codes.append(self._codes(values[np.concatenate(keep)]))
+        if not codes:
+            return np.zeros((0, self.code_bytes), np.uint8), np.zeros(0, np.int64)
+        return np.concatenate(codes), np.concatenate(ids)
 
     def _stored(self) -> tuple[np.ndarray, np.ndarray]:
         """Every stored ``(codes, ids)``, read back from the FAISS structure."""
