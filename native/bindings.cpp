@@ -244,6 +244,34 @@ py::array_t<float> score_batch(const basma::Prepared& probe, const Model& model,
     return out;
 }
 
+// Scores of several prepared probes against unprepared templates, each template prepared once:
+// the gallery-major pass of an exhaustive 1:N evaluation. Row p of the result is probe p.
+py::array_t<float> score_matrix(const py::sequence& probes, const Model& model, const CArray<double>& x,
+                                const CArray<double>& y, const CArray<float>& angle,
+                                const CArray<std::int64_t>& offsets, int threads) {
+    std::vector<const basma::Prepared*> items;
+    for (const py::handle& h : probes) items.push_back(&h.cast<const basma::Prepared&>());
+    for (const basma::Prepared* p : items) {
+        if (!(p->model->params == model.model->params)) {
+            throw py::value_error("a probe was prepared with different matching parameters");
+        }
+    }
+    const Batch batch = check_batch(x, y, angle, offsets);
+    const std::size_t n = batch.count();
+    py::array_t<float> out({static_cast<py::ssize_t>(items.size()), static_cast<py::ssize_t>(n)});
+    float* result = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        parallel_for(n, threads, 16, [&](std::size_t i, basma::Scratch& scratch) {
+            const basma::Prepared candidate = prepare_item(model, batch, i);
+            for (std::size_t p = 0; p < items.size(); ++p) {
+                result[p * n + i] = static_cast<float>(basma::score(*items[p], candidate, scratch));
+            }
+        });
+    }
+    return out;
+}
+
 py::tuple cylinders_batch(const Model& model, const CArray<double>& x, const CArray<double>& y,
                           const CArray<float>& angle, const CArray<std::int64_t>& offsets, int threads) {
     const Batch batch = check_batch(x, y, angle, offsets);
@@ -323,6 +351,9 @@ PYBIND11_MODULE(basma_native, m) {
           py::arg("angle"), py::arg("offsets"), py::arg("threads") = 0,
           "Scores of a prepared probe against unprepared templates (minutiae of template i at "
           "offsets[i]:offsets[i+1]), each prepared in a worker thread and dropped (GIL released).");
+    m.def("score_matrix", &score_matrix, py::arg("probes"), py::arg("model"), py::arg("x"), py::arg("y"),
+          py::arg("angle"), py::arg("offsets"), py::arg("threads") = 0,
+          "(probes, templates) scores, each unprepared template prepared once (GIL released).");
     m.def("cylinders_batch", &cylinders_batch, py::arg("model"), py::arg("x"), py::arg("y"), py::arg("angle"),
           py::arg("offsets"), py::arg("threads") = 0,
           "(values (minutiae, words) uint64, usable (minutiae,) bool) bit cylinders of many templates.");

@@ -120,6 +120,12 @@ def score_batch(probe: Any, params: MatchingParams, templates: list[Template], t
     return _ext.score_batch(probe, _model(params), *batch_arrays(templates), threads)  # type: ignore[no-any-return]
 
 
+def score_matrix(probes: list[Any], params: MatchingParams, templates: list[Template], threads: int
+                 ) -> np.ndarray:
+    """``(len(probes), len(templates))`` scores of prepared probes, each template prepared once."""
+    return _ext.score_matrix(probes, _model(params), *batch_arrays(templates), threads)  # type: ignore[no-any-return]
+
+
 def cylinders_batch(params: MatchingParams, templates: list[Template], threads: int
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(values (m, words) uint64, usable (m,) bool, offsets)`` bit cylinders of many templates."""

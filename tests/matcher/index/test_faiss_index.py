@@ -135,6 +135,9 @@ def test_batch_kernels_match_their_references(enrolled: list[Template]) -> None:
     matcher = Matcher(enrolled[0])
     batch = _native.score_batch(matcher._prepared, matcher.params, templates, 2)
     assert np.array_equal(batch, matcher.score_many(templates))
+    probes = [Matcher(t) for t in enrolled[6:9]]
+    matrix = _native.score_matrix([m._prepared for m in probes], matcher.params, templates, 2)
+    assert np.array_equal(matrix, np.stack([m.score_many(templates) for m in probes]))
     other = dataclasses.replace(matcher.params, radius_px=60.0)
     with pytest.raises(ValueError, match="different matching parameters"):
         _native.score_batch(matcher._prepared, other, templates, 1)
