@@ -34,22 +34,16 @@ import grpc
 import numpy as np
 
 from benchmarks.speed import cpu_name
-from datasets._cli import positive_int
+from datasets._cli import positive_int, seconds
 from datasets.synthetic.templates import impression
 from matcher import formats
 from server.api import pb, rpc
+from server.client import add_connection_arguments
 
 __all__ = ["add_parser", "run", "measure"]
 
 _SEED = 7
 _RIGHT_INDEX = pb.FINGER_POSITION_RIGHT_INDEX
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be in (0, 3600], got {value}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -58,15 +52,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "service", help="gRPC service requests/s and p50/p99 latency (Verify, Identify) against a running server",
         description="Enrol synthetic subjects, then keep --concurrency Verify (and with --identify, Identify) "
                     "requests in flight for --duration seconds each.")
-    parser.add_argument("--target", default="127.0.0.1:50051", help="HOST:PORT (default: %(default)s)")
-    tls = parser.add_mutually_exclusive_group()
-    tls.add_argument("--plaintext", action="store_true", help="no TLS (a --plaintext-localhost server)")
-    tls.add_argument("--ca", type=Path, help="CA of the server certificate (e.g. .dev/ca.pem)")
-    parser.add_argument("--cert", type=Path, help="client certificate (mTLS)")
-    parser.add_argument("--key", type=Path, help="client key (mTLS)")
+    add_connection_arguments(parser, target="127.0.0.1:50051")
     parser.add_argument("--api-key", help="API key of a principal with the admin role (enrols the subjects)")
     parser.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight (default: %(default)s)")
-    parser.add_argument("--duration", type=_seconds, default=10.0, help="seconds per measurement (default: %(default)s)")
+    parser.add_argument("--duration", type=seconds, default=10.0, help="seconds per measurement (default: %(default)s)")
     parser.add_argument("--subjects", type=positive_int, default=1000, help="synthetic subjects (default: %(default)s)")
     parser.add_argument("--skip-enroll", action="store_true", help="the subjects are already enrolled")
     parser.add_argument("--identify", action="store_true", help="also measure Identify")

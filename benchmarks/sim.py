@@ -36,12 +36,13 @@ from typing import Any
 import grpc
 import numpy as np
 
-from benchmarks.service import _channel, _seconds
+from benchmarks.service import _channel
 from benchmarks.speed import cpu_name
-from datasets._cli import positive_int
+from datasets._cli import positive_int, seconds
 from datasets.synthetic.templates import impression
 from matcher import formats
 from server.api import pb, rpc
+from server.client import add_connection_arguments
 from server.sim.ids import with_check_digit
 from server.sim.wire import simpb, simrpc
 
@@ -68,17 +69,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "sim", help="SIM registrations/s and p50/p99 latency against a running server",
         description="Enrol synthetic subjects, then keep --concurrency RegisterSim requests in flight for "
                     "--duration seconds.")
-    parser.add_argument("--target", default="127.0.0.1:50051", help="HOST:PORT (default: %(default)s)")
-    tls = parser.add_mutually_exclusive_group()
-    tls.add_argument("--plaintext", action="store_true", help="no TLS (a --plaintext-localhost server)")
-    tls.add_argument("--ca", type=Path, help="CA of the server certificate (e.g. .dev/ca.pem)")
-    parser.add_argument("--cert", type=Path, help="client certificate (mTLS)")
-    parser.add_argument("--key", type=Path, help="client key (mTLS)")
+    add_connection_arguments(parser, target="127.0.0.1:50051")
     parser.add_argument("--admin-api-key", help="API key of an admin principal (enrols the subjects)")
     parser.add_argument("--api-key", required=True, help="API key of an operator principal")
     parser.add_argument("--operator", required=True, help="the operator that principal acts for (make run: dev)")
     parser.add_argument("--concurrency", type=positive_int, default=8, help="requests in flight (default: %(default)s)")
-    parser.add_argument("--duration", type=_seconds, default=10.0, help="seconds of measurement (default: %(default)s)")
+    parser.add_argument("--duration", type=seconds, default=10.0, help="seconds of measurement (default: %(default)s)")
     parser.add_argument("--subjects", type=positive_int, default=1000, help="synthetic subjects (default: %(default)s)")
     parser.add_argument("--skip-enroll", action="store_true", help="the subjects are already enrolled")
     parser.add_argument("--out", type=Path, default=Path("out/sim"), help="folder for report.json")

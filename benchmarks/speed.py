@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmarks._common import data_root, extract_all, format_rows, image_sets
 from datasets import list_images
-from datasets._cli import positive_int
+from datasets._cli import positive_int, seconds
 from matcher import formats
 from matcher.matching import Matcher
 from matcher.template import Template
@@ -38,13 +38,6 @@ __all__ = ["add_parser", "run", "compare_rate", "cpu_name", "DEFAULT_SECONDS"]
 
 #: Default duration of each comparison-rate measurement.
 DEFAULT_SECONDS = 3.0
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be in (0, 3600], got {value}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -58,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "uses its first set)")
     parser.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                         help="threads of the all-threads measurement (default: %(default)s)")
-    parser.add_argument("--seconds", type=_seconds, default=DEFAULT_SECONDS, metavar="S",
+    parser.add_argument("--seconds", type=seconds, default=DEFAULT_SECONDS, metavar="S",
                         help="duration of each measurement (default: %(default)s)")
     parser.add_argument("--batch", type=positive_int, default=1024, metavar="N",
                         help="candidates per score_many call (default: %(default)s)")

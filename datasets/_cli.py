@@ -37,6 +37,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """argparse type: a duration in seconds, in ``(0, 3600]``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be in (0, 3600], got {value}")
+    return value
+
+
 def run_commands(prog: str, description: str, commands: Sequence[ModuleType],
                  argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) into one of ``commands`` and run it.

@@ -256,14 +256,22 @@ def _run(client: Client, args: argparse.Namespace) -> dict[str, Any]:
                          "native_template_bytes": len(f.native_template)} for f in r.fingers]}
 
 
+def add_connection_arguments(parser: argparse.ArgumentParser, *, target: str | None = None) -> None:
+    """``--target`` (required unless a default is given), ``--plaintext | --ca``, ``--cert``, ``--key``."""
+    if target is None:
+        parser.add_argument("--target", required=True, help="HOST:PORT")
+    else:
+        parser.add_argument("--target", default=target, help="HOST:PORT (default: %(default)s)")
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument("--plaintext", action="store_true", help="no TLS (a --plaintext-localhost server)")
+    tls.add_argument("--ca", type=Path, help="CA certificate of the server (PEM, e.g. .dev/ca.pem)")
+    parser.add_argument("--cert", type=Path, help="client certificate for mTLS (PEM)")
+    parser.add_argument("--key", type=Path, help="client key for mTLS (PEM)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m server.client", description="Call a Basma service; prints JSON.")
-    p.add_argument("--target", required=True, help="HOST:PORT")
-    tls = p.add_mutually_exclusive_group()
-    tls.add_argument("--plaintext", action="store_true", help="no TLS (a --plaintext-localhost server)")
-    tls.add_argument("--ca", type=Path, help="CA certificate of the server (PEM)")
-    p.add_argument("--cert", type=Path, help="client certificate for mTLS (PEM)")
-    p.add_argument("--key", type=Path, help="client key for mTLS (PEM)")
+    add_connection_arguments(p)
     p.add_argument("--api-key", help="API key (x-api-key metadata)")
     p.add_argument("--timeout", type=float, default=30.0, help="deadline per call, seconds")
     sub = p.add_subparsers(dest="command", required=True)

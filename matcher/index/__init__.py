@@ -8,7 +8,8 @@ importer of faiss); ``store.py`` the versioned, checksummed, atomically written 
 
 from matcher.errors import CorruptGalleryError, DuplicateIdError, UnknownIdError
 from matcher.index.gallery import MODES, Candidate, Gallery
+from matcher.index.records import MAX_FINGERS, MAX_SUBJECT_CHARS, check_fingers, check_position, check_subject
 from matcher.params import IndexParams
 
-__all__ = ["MODES", "Candidate", "CorruptGalleryError", "DuplicateIdError", "Gallery", "IndexParams",
-           "UnknownIdError"]
+__all__ = ["MAX_FINGERS", "MAX_SUBJECT_CHARS", "MODES", "Candidate", "CorruptGalleryError", "DuplicateIdError",
+           "Gallery", "IndexParams", "UnknownIdError", "check_fingers", "check_position", "check_subject"]

@@ -28,6 +28,7 @@ def check_subject(subject: Any) -> str:
 
     A valid id is a ``str`` of 1 to :data:`MAX_SUBJECT_CHARS` printable characters (no control,
     tab or newline characters, no unpaired surrogates) that neither starts nor ends with a space.
+    Messages never repeat the id: subject ids are often national ids (personal data).
     """
     if not isinstance(subject, str):
         raise InvalidParameterError(f"subject id must be a str, got {type(subject).__name__}")
@@ -35,12 +36,11 @@ def check_subject(subject: Any) -> str:
         raise InvalidParameterError("subject id must not be empty")
     if len(subject) > MAX_SUBJECT_CHARS:
         raise InvalidParameterError(
-            f"subject id must be at most {MAX_SUBJECT_CHARS} characters, got {len(subject)}: "
-            f"{subject[:MAX_SUBJECT_CHARS]!r}...")
+            f"subject id must be at most {MAX_SUBJECT_CHARS} characters, got {len(subject)}")
     if not subject.isprintable() or any("\ud800" <= c <= "\udfff" for c in subject):
-        raise InvalidParameterError(f"subject id must be printable (no control characters), got {subject!r}")
+        raise InvalidParameterError("subject id must be printable (no control characters)")
     if subject != subject.strip():
-        raise InvalidParameterError(f"subject id must not start or end with whitespace, got {subject!r}")
+        raise InvalidParameterError("subject id must not start or end with whitespace")
     return subject
 
 

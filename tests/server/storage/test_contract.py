@@ -68,7 +68,8 @@ def test_put_subject_duplicate_and_replace(store: Store, make_template):
     ({-1: None}, matcher.InvalidParameterError),
     ({True: None}, matcher.InvalidParameterError),
     ({1: b"BSMT not a template"}, matcher.InvalidTemplateError),
-    ([(1, None)], matcher.InvalidParameterError),
+    ([(1, None)], matcher.InvalidTemplateError),  # pairs are accepted, as by matcher.index
+    ("not fingers", matcher.InvalidParameterError),
 ])
 def test_put_subject_refuses_bad_fingers_and_stores_nothing(store: Store, fingers, error):
     with pytest.raises(error):
