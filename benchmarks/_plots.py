@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from benchmarks.metrics import det_curve, eer
 
-__all__ = ["plot_det", "plot_scores"]
+__all__ = ["plot_det", "plot_scores", "plot_scale"]
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -92,4 +92,28 @@ def plot_scores(genuine: npt.ArrayLike, impostor: npt.ArrayLike, path: Path, *, 
     axes.set_ylabel("comparisons")
     axes.set_title(title or "score distributions")
     axes.legend(fontsize="small")
+    _save(figure, path)
+
+
+def plot_scale(sizes: Sequence[int], latency_ms: Sequence[tuple[str, Sequence[float | None]]],
+               bytes_per_finger: Sequence[float | None], path: Path) -> None:
+    """1:N scale curve: search latencies (left, log-log) and index bytes per finger (right) by gallery size."""
+    figure = Figure(figsize=(9, 4))
+    left, right = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    for label, values in latency_ms:
+        points = [(n, v) for n, v in zip(sizes, values, strict=True) if v is not None]
+        if points:
+            left.plot(*zip(*points, strict=True), marker="o", label=label)
+    left.set(xscale="log", yscale="log", xlabel="gallery fingers", ylabel="ms per probe",
+             title="search latency (2 cores)")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend()
+    points = [(n, b) for n, b in zip(sizes, bytes_per_finger, strict=True) if b is not None]
+    if points:
+        right.plot(*zip(*points, strict=True), marker="o")
+    right.axhline(2048, linestyle=":", color="grey", label="target 2 KiB")
+    right.set(xscale="log", xlabel="gallery fingers", ylabel="bytes per finger", title="candidate index RAM",
+              ylim=(0, 2600))
+    right.grid(True, which="both", alpha=0.3)
+    right.legend()
     _save(figure, path)

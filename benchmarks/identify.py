@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import extract_all, format_rows, image_sets
+from benchmarks._plots import plot_scale
 from benchmarks.speed import cpu_name
 from datasets import list_images
 from datasets._cli import non_negative_int, positive_int
@@ -37,7 +39,7 @@ from matcher.matching import Matcher, _native
 from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "run_scale"]
 
 _KEYS = ("gallery_size", "probes", "build_s", "bytes_per_template", "rank1_index", "rank10_index",
          "penetration_index", "p50_ms_index", "p99_ms_index", "probes_per_s_index", "rank1_exhaustive",
@@ -74,19 +76,54 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=positive_int, default=2, help="processes generating templates")
     parser.add_argument("--out", type=Path, default=Path("out/identify"), help="output folder")
     parser.set_defaults(run=run)
+    scale = subparsers.add_parser(
+        "identify-scale", help="table and plot of several identify reports (the 1:N scale curve)",
+        description="Read OUTDIR/report.json of several `identify` runs; print a markdown table and write a "
+                    "PNG of latency and index memory against gallery size.")
+    scale.add_argument("reports", type=Path, nargs="+", help="identify output folders")
+    scale.add_argument("--png", type=Path, default=Path("out/identify-scale.png"), help="plot to write")
+    scale.set_defaults(run=run_scale)
     return parser
 
 
-def _synthetic(args: argparse.Namespace, folder: Path) -> tuple[TemplateStore, float]:
-    """A store of impressions 0 and 1 of ``--gallery-size`` fingers, generated unless it exists."""
+_SCALE_COLUMNS = (("gallery_size", "fingers", "{:,}"), ("build_s", "build s", "{:.0f}"),
+                  ("bytes_per_template", "index B/finger", "{:.0f}"), ("max_rss_mb", "peak RSS MB", "{:.0f}"),
+                  ("p50_ms_index", "index p50 ms", "{:.0f}"), ("p99_ms_index", "index p99 ms", "{:.0f}"),
+                  ("rank1_index", "index rank-1", "{:.3f}"), ("rank1_exhaustive", "exh. rank-1", "{:.3f}"),
+                  ("index_keeps_exhaustive_rank1", "kept", "{:.3f}"), ("p50_ms_exhaustive", "exh. p50 ms", "{:.0f}"),
+                  ("real_rank1_index", "real index rank-1", "{:.3f}"),
+                  ("real_rank1_exhaustive", "real exh. rank-1", "{:.3f}"))
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    reports = sorted((json.loads((folder / "report.json").read_text()) for folder in args.reports),
+                     key=lambda r: r["gallery_size"])
+    header = [title for _, title, _ in _SCALE_COLUMNS]
+    rows = [[spec.format(r[key]) if r.get(key) is not None else "-" for key, _, spec in _SCALE_COLUMNS]
+            for r in reports]
+    print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    print("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    sizes = [r["gallery_size"] for r in reports]
+    plot_scale(sizes, [("index p50", [r.get("p50_ms_index") for r in reports]),
+                       ("index p99", [r.get("p99_ms_index") for r in reports]),
+                       ("exhaustive p50", [r.get("p50_ms_exhaustive") for r in reports])],
+               [r.get("bytes_per_template") for r in reports], args.png)
+    print(f"wrote {args.png}", file=sys.stderr)
+    return 0
+
+
+def _synthetic(args: argparse.Namespace, folder: Path) -> tuple[TemplateStore | None, float]:
+    """A store of impressions 0 and 1 of ``--gallery-size`` fingers, generated unless it exists
+    (None, after saying why, when ``folder`` holds another gallery)."""
     start = time.perf_counter()
     meta = folder / "meta.json"
     if meta.exists():
         found = json.loads(meta.read_text())
         if (found.get("seed"), found.get("fingers"), found.get("impressions")) == (SEED, args.gallery_size, 2):
             return TemplateStore(folder), 0.0
-        raise SystemExit(f"--store {folder} holds another gallery ({found.get('fingers')} fingers, seed "
-                         f"{found.get('seed')}); pick an empty folder")
+        print(f"identify: --store {folder} holds another gallery ({found.get('fingers')} fingers, seed "
+              f"{found.get('seed')}); pick an empty folder", file=sys.stderr)
+        return None, 0.0
     write_store(folder, seed=SEED, fingers=args.gallery_size, impressions=2, workers=args.workers)
     return TemplateStore(folder), time.perf_counter() - start
 
@@ -127,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="basma-identify-") as temp:
         store, generation_s = _synthetic(args, args.store or Path(temp) / "store")
+        if store is None:
+            return 2
         n = args.gallery_size
         distractors = [(f"synthetic/{f}", store.template(2 * f)) for f in range(n)]
         synthetic_probes = [(f"synthetic/{f}", store.template(2 * f + 1)) for f in range(min(args.probes, n))]
@@ -155,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         del gallery
     if args.mode in ("exhaustive", "both"):
         _exhaustive(args, records, kinds, report)
+    report["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for key in _KEYS:
         report.setdefault(key, None)
     (args.out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
