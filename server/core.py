@@ -32,8 +32,6 @@ DEFAULT_FMR = 1e-4
 #: Candidates asked per probe finger by the duplicate check.
 _DUPLICATE_K = 10
 _LOCK_STRIPES = 64
-#: Subjects added to the gallery at once when it is rebuilt from the store.
-_LOAD_BATCH = 10_000
 T = TypeVar("T")
 
 
@@ -107,15 +105,14 @@ class Core:
         """Rebuild the gallery from the store; the core is ready afterwards. Returns the subjects loaded."""
         gallery = self._new_gallery()
         positions: Counter[FingerPosition] = Counter()
-        batch: list[tuple[str, dict[FingerPosition, Template]]] = []
+        records: list[tuple[str, dict[FingerPosition, Template]]] = []
         try:
             for record in self.store.iter_subjects():
-                batch.append((record.subject, record.fingers))
+                records.append((record.subject, record.fingers))
                 positions.update(list(record.fingers))
-                if len(batch) == _LOAD_BATCH:  # one native batch for the candidate index
-                    gallery.add_many(batch)
-                    batch = []
-            gallery.add_many(batch)
+            # One bulk add: the candidate index is built (and, past its flat limit, trained)
+            # once for the whole gallery rather than for its first batch.
+            gallery.add_many(records)
         except StoreError:
             self._metrics.store_errors_total.labels("load").inc()
             raise
