@@ -40,7 +40,7 @@ from matcher import formats
 from server.api import pb, rpc
 from server.client import add_connection_arguments
 
-__all__ = ["add_parser", "run", "measure"]
+__all__ = ["add_parser", "run", "measure", "enroll"]
 
 _SEED = 7
 _RIGHT_INDEX = pb.FINGER_POSITION_RIGHT_INDEX
@@ -77,14 +77,19 @@ def _sample(finger: int, k: int) -> pb.FingerSample:
     return pb.FingerSample(finger_position=_RIGHT_INDEX, native_template=formats.dumps(impression(_SEED, finger, k)))
 
 
-async def _enroll(stub: rpc.BiometricsStub, metadata: tuple, subjects: int, concurrency: int) -> Counter[str]:
+async def enroll(stub: rpc.BiometricsStub, metadata: tuple, subjects: int, concurrency: int, *,
+                 subject_id: Any = None, sample: Any = None) -> Counter[str]:
+    """Enrol subjects ``0 .. subjects-1`` (``subject_id(n)``, one finger ``sample(n, 0)``) with
+    ``concurrency`` calls in flight; status code counts."""
+    subject_id = subject_id or (lambda n: f"bench-{n:07d}")
+    sample = sample or _sample
     codes: Counter[str] = Counter()
     queue = list(range(subjects))
 
     async def worker() -> None:
         while queue:
             n = queue.pop()
-            request = pb.EnrollRequest(subject_id=f"bench-{n:07d}", fingers=[_sample(n, 0)])
+            request = pb.EnrollRequest(subject_id=subject_id(n), fingers=[sample(n, 0)])
             try:
                 await stub.Enroll(request, metadata=metadata, timeout=60)
                 codes["OK"] += 1
@@ -140,7 +145,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         stub = rpc.BiometricsStub(channel)
         if not args.skip_enroll:
             start = time.perf_counter()
-            report["enroll_codes"] = dict(await _enroll(stub, metadata, args.subjects, args.concurrency))
+            report["enroll_codes"] = dict(await enroll(stub, metadata, args.subjects, args.concurrency))
             report["enroll_seconds"] = time.perf_counter() - start
         rng = random.Random(1)
         picks = [rng.randrange(args.subjects) for _ in range(256)]

@@ -36,7 +36,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from benchmarks.service import _channel
+from benchmarks.service import _channel, enroll
 from benchmarks.speed import cpu_name
 from datasets._cli import positive_int, seconds
 from datasets.synthetic.templates import impression
@@ -86,24 +86,6 @@ def _sample(n: int, k: int) -> pb.FingerSample:
     return pb.FingerSample(finger_position=_RIGHT_INDEX, native_template=formats.dumps(impression(_SEED, n, k)))
 
 
-async def _enroll(stub: rpc.BiometricsStub, metadata: tuple, subjects: int, concurrency: int) -> Counter[str]:
-    codes: Counter[str] = Counter()
-    queue = list(range(subjects))
-
-    async def worker() -> None:
-        while queue:
-            n = queue.pop()
-            try:
-                await stub.Enroll(pb.EnrollRequest(subject_id=subject_id(n), fingers=[_sample(n, 0)]),
-                                  metadata=metadata, timeout=60)
-                codes["OK"] += 1
-            except grpc.aio.AioRpcError as exc:
-                codes[exc.code().name] += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return codes
-
-
 async def _register(stub: simrpc.SimRegistrationStub, metadata: tuple, args: argparse.Namespace) -> dict[str, Any]:
     captures = [_sample(n, 1) for n in range(args.subjects)]
     base = random.Random().randrange(10 ** 7) * 10  # MSISDNs 05XXXXXXXX from a random start
@@ -150,8 +132,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_enroll:
             admin = (("x-api-key", args.admin_api_key),) if args.admin_api_key else ()
             start = time.perf_counter()
-            report["enroll_codes"] = dict(await _enroll(rpc.BiometricsStub(channel), admin, args.subjects,
-                                                        args.concurrency))
+            report["enroll_codes"] = dict(await enroll(rpc.BiometricsStub(channel), admin, args.subjects,
+                                                       args.concurrency, subject_id=subject_id, sample=_sample))
             report["enroll_seconds"] = time.perf_counter() - start
         report["register"] = await _register(simrpc.SimRegistrationStub(channel), (("x-api-key", args.api_key),),
                                              args)

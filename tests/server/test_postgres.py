@@ -6,43 +6,19 @@ Skipped, saying why, when no PostgreSQL server answers at ``BASMA_TEST_PG_DSN`` 
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-
-import psycopg
-import pytest
-
 from server.client import template_sample
 from tests.server.conftest import native
 
-PG_DSN = os.environ.get("BASMA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
-
-@pytest.fixture
-def pg_schema_dsn() -> Iterator[str]:
-    try:
-        with psycopg.connect(PG_DSN, connect_timeout=3, autocommit=True) as conn:
-            schema = f"basma_service_{uuid.uuid4().hex[:12]}"
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL not reachable at BASMA_TEST_PG_DSN ({type(exc).__name__})")
-    try:
-        yield f"{PG_DSN}{'&' if '?' in PG_DSN else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def test_enroll_verify_restart_on_postgresql(start_service, connect, pg_schema_dsn, tmp_path):
-    first = start_service(store=pg_schema_dsn)
+def test_enroll_verify_restart_on_postgresql(start_service, connect, pg_dsn, tmp_path):
+    first = start_service(store=pg_dsn)
     admin = connect(first)
     admin.enroll("1000000001", [template_sample(native(1), finger=2)])
     admin.enroll("1000000002", [template_sample(native(2), finger=7)])
     assert admin.verify("1000000001", [template_sample(native(1), finger=2)]).match
     admin.delete("1000000002")
     first.stop()
-    second = start_service(store=pg_schema_dsn, data_dir=tmp_path / "other")
+    second = start_service(store=pg_dsn, data_dir=tmp_path / "other")
     assert second.core.store.dialect == "postgresql" and len(second.core.gallery) == 1
     operator = connect(second, "operator")
     assert operator.verify("1000000001", [template_sample(native(1), finger=2)]).match

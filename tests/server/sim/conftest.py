@@ -9,14 +9,12 @@ its tests are skipped, saying why, when it cannot be reached.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 
 import matcher
@@ -28,7 +26,6 @@ from server.sim.policy import SimPolicy
 from server.sim.wire import simpb
 from tests.server.conftest import make_config, random_template
 
-PG_DSN = os.environ.get("BASMA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BUSINESS = "7001234567"
 OTHER_BUSINESS = "7009999999"
 RIGHT_INDEX = 2
@@ -59,27 +56,13 @@ def capture(seed: int, **template_options) -> simpb.FingerSample:  # type: ignor
     return template_sample(matcher.formats.dumps(random_template(seed, **template_options)), finger=RIGHT_INDEX)
 
 
-def _pg_schema() -> Iterator[str]:
-    try:
-        with psycopg.connect(PG_DSN, connect_timeout=3, autocommit=True) as conn:
-            schema = f"basma_sim_{uuid.uuid4().hex[:12]}"
-            conn.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL not reachable at BASMA_TEST_PG_DSN ({type(exc).__name__})")
-    try:
-        yield f"{PG_DSN}{'&' if '?' in PG_DSN else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_target(request, tmp_path: Path) -> Iterator[str]:
     """Where the service's store lives: a SQLite file or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield str(tmp_path / "data" / "basma.db")
     else:
-        yield from _pg_schema()
+        yield request.getfixturevalue("pg_dsn")
 
 
 @pytest.fixture(scope="session")

@@ -8,52 +8,15 @@ cannot be reached.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 
 import numpy as np
-import psycopg
 import pytest
 
 import matcher
 from server.storage import Store, open_store
 
-PG_DSN = os.environ.get("BASMA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 KEY = bytes(range(32))
-
-
-def _pg_unreachable() -> str | None:
-    try:
-        with psycopg.connect(PG_DSN, connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL not reachable at BASMA_TEST_PG_DSN ({exc.__class__.__name__}: {str(exc).strip()[:120]})"
-
-
-_PG_PROBLEM: list[str | None] = []
-
-
-def with_search_path(dsn: str, schema: str) -> str:
-    """``dsn`` selecting ``schema`` through libpq's ``options`` parameter."""
-    return f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture()
-def pg_dsn() -> Iterator[str]:
-    """A DSN whose search_path is a fresh, empty schema, dropped after the test."""
-    if not _PG_PROBLEM:
-        _PG_PROBLEM.append(_pg_unreachable())
-    if _PG_PROBLEM[0]:
-        pytest.skip(_PG_PROBLEM[0])
-    schema = f"basma_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield with_search_path(PG_DSN, schema)
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture()
