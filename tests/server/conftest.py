@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -135,3 +139,21 @@ def pg_dsn() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def spawn_server(args: list[str], *, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """``python -m server ARGS`` as a subprocess (``--grpc-port 0``); returns it and its gRPC port
+    once it has logged the port, or fails the test after 60 s."""
+    process = subprocess.Popen([sys.executable, "-m", "server", *args], cwd=REPO_ROOT,
+                               env={**(env or os.environ), "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        found = re.search(r"gRPC on [^ ]+:(\d+),", line)
+        if found:
+            return process, int(found.group(1))
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"the server subprocess did not start (exit {process.poll()})")

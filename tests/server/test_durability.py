@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import grpc
 
 from server.client import Client, template_sample
-from tests.server.conftest import REPO_ROOT, native, random_template
+from tests.server.conftest import native, random_template, spawn_server
 
 RIGHT_INDEX = 2
 
@@ -37,23 +34,9 @@ def test_restart_keeps_every_enrolment_and_rebuilds_the_gallery(start_service, c
 
 
 def _start_subprocess(data: Path, dev, log_level: str = "WARNING") -> tuple[subprocess.Popen, int]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "--data-dir", str(data), "--grpc-port", "0", "--metrics-port", "0",
+    return spawn_server(["--data-dir", str(data), "--grpc-port", "0", "--metrics-port", "0",
          "--principals", str(dev.files.principals), "--key-file", str(dev.files.key), "--plaintext-localhost",
-         "--log-level", log_level],
-        cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    assert process.stderr is not None
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        found = re.search(r"gRPC on [^ ]+:(\d+),", line)
-        if found:
-            return process, int(found.group(1))
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"the server subprocess did not start (exit {process.poll()})")
+         "--log-level", log_level])
 
 
 def test_sigkill_right_after_enroll_replies_loses_nothing(start_service, dev, tmp_path):

@@ -7,9 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from server.client import Client
 from server.sim.outbox import FileSmsAdapter, OutboxWorker, SmsMessage
 from server.sim.wire import simpb
 from server.storage import load_key, open_store
-from tests.server.conftest import REPO_ROOT
+from tests.server.conftest import spawn_server
 from tests.server.sim.conftest import POLICY, capture, msisdn, national_id
 
 
@@ -31,26 +29,13 @@ def _policy_file(folder: Path) -> Path:
 
 
 def _start(data: Path, dev, principals: Path, store: str, fault: str | None) -> tuple[subprocess.Popen, int]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = dict(os.environ)
     env.pop("BASMA_FAULT_AFTER_COMMIT", None)
     if fault:
         env["BASMA_FAULT_AFTER_COMMIT"] = fault
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "--data-dir", str(data), "--grpc-port", "0", "--metrics-port", "0",
+    return spawn_server(["--data-dir", str(data), "--grpc-port", "0", "--metrics-port", "0",
          "--principals", str(principals), "--key-file", str(dev.files.key), "--plaintext-localhost",
-         "--store", store, "--sim-policy", str(_policy_file(data.parent)), "--log-level", "WARNING"],
-        cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        found = re.search(r"gRPC on [^ ]+:(\d+),", line)
-        if found:
-            return process, int(found.group(1))
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"the server subprocess did not start (exit {process.poll()})")
+         "--store", store, "--sim-policy", str(_policy_file(data.parent)), "--log-level", "WARNING"], env=env)
 
 
 def _until_serving(call):  # type: ignore[no-untyped-def]
