@@ -364,14 +364,14 @@ class Gallery:
         if header.get("algorithm") != Matcher.ALGORITHM:
             log.info("gallery %s was saved with matcher %r, this build runs %r",
                      path, header.get("algorithm"), Matcher.ALGORITHM)
-        for subject, fingers, rows in records:
-            try:
-                if reuse:
+        try:
+            if reuse:
+                for subject, fingers, rows in records:
                     gallery._records.add(subject, fingers, rows)
-                else:
-                    gallery.add(subject, fingers)
-            except (InvalidParameterError, DuplicateIdError) as exc:  # pragma: no cover - store.read checks
-                raise CorruptGalleryError(f"gallery file {path}: {exc}") from None
+            else:  # one batch: a candidate index is built (and trained) once for the whole gallery
+                gallery.add_many([(subject, fingers) for subject, fingers, _ in records])
+        except (InvalidParameterError, DuplicateIdError) as exc:  # pragma: no cover - store.read checks
+            raise CorruptGalleryError(f"gallery file {path}: {exc}") from None
         if reuse:
             gallery._source = MccIndex.from_bytes(gallery._records, stored_index, index,  # type: ignore[arg-type]
                                                   where=f"gallery file {path}")

@@ -141,3 +141,12 @@ def test_batch_kernels_match_their_references(enrolled: list[Template]) -> None:
     other = dataclasses.replace(matcher.params, radius_px=60.0)
     with pytest.raises(ValueError, match="different matching parameters"):
         _native.score_batch(matcher._prepared, other, templates, 1)
+
+
+def test_exhaustive_file_loads_as_an_index_gallery(exhaustive: Gallery, probes: list[Template],
+                                                   tmp_path: Path) -> None:
+    path = tmp_path / "exhaustive.bsmg"
+    exhaustive.save(path)
+    loaded = Gallery.load(path, mode="index")
+    assert loaded.mode == "index" and len(loaded) == len(exhaustive) and loaded.index_nbytes() > 0
+    assert loaded.search(probes[12], k=1)[0].subject == exhaustive.search(probes[12], k=1)[0].subject
