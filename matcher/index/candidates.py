@@ -1,17 +1,21 @@
 """Where the rows to score come from: the plug-in point of candidate indexes.
 
-A :class:`CandidateSource` follows the gallery's records (``add``/``remove`` of rows) and, for a
-probe finger, names the rows worth scoring natively. :class:`Exhaustive` names every row at the
-requested positions: the reference every index is measured against. A FAISS shortlist (issue 6,
-``faiss_index.py``, the only importer of faiss) implements the same protocol.
+A :class:`CandidateSource` follows the gallery's records (``add``/``remove`` of rows), names the
+rows worth scoring natively for a probe finger, and scores them. :class:`Exhaustive` names every
+row at the requested positions (the reference every index is measured against) and scores them
+with search forms cached on the templates; the FAISS shortlist of ``faiss_index.py`` (the only
+importer of faiss) implements the same protocol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from matcher.index.records import Records
+from matcher.matching import Matcher
 from matcher.template import FingerPosition, Template
 
 __all__ = ["CandidateSource", "Exhaustive"]
@@ -34,6 +38,21 @@ class CandidateSource(Protocol):
         """Rows (and their templates) to score for ``probe``, at ``positions`` (None: any)."""
         ...
 
+    def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
+        """Scores of the prepared probe against the candidates (called outside the gallery's lock)."""
+        ...
+
+    def nbytes(self) -> int:
+        """Bytes of RAM held by the structure itself (0 when there is none)."""
+        ...
+
+    def retrain(self) -> None:
+        """Rebuild the structure for the current size (a maintenance call; may do nothing)."""
+
+    def stored(self) -> tuple[dict[str, Any] | None, bytes]:
+        """``(header, bytes)`` kept in the gallery file; ``(None, b"")`` when nothing is stored."""
+        ...
+
 
 class Exhaustive:
     """Every stored finger at the requested positions is a candidate."""
@@ -52,3 +71,15 @@ class Exhaustive:
     def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None
                    ) -> tuple[list[int], list[Template]]:
         return self._records.rows_at(positions)
+
+    def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
+        return matcher.score_many(templates, threads=threads)
+
+    def nbytes(self) -> int:
+        return 0
+
+    def retrain(self) -> None:
+        pass
+
+    def stored(self) -> tuple[dict[str, Any] | None, bytes]:
+        return None, b""

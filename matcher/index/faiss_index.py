@@ -31,7 +31,7 @@ import numpy as np
 
 from matcher.errors import CorruptGalleryError
 from matcher.index.records import Records
-from matcher.matching import _native
+from matcher.matching import Matcher, _native
 from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
 
@@ -115,6 +115,10 @@ class MccIndex:
                 break
         return chosen, templates
 
+    def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
+        """Native re-scoring of the shortlist; each candidate is prepared in a worker and dropped."""
+        return _native.score_batch(matcher._prepared, matcher.params, templates, threads)
+
     # -- maintenance ---------------------------------------------------------------------------
 
     @property
@@ -158,17 +162,16 @@ class MccIndex:
 
     # -- persistence ---------------------------------------------------------------------------
 
-    def header(self) -> dict[str, Any]:
-        """What the gallery file stores about this index (next to :meth:`to_bytes`)."""
-        return {"factory": self.factory, "params": dataclasses.asdict(self.params), "codes": self.codes,
-                "code_bytes": self.code_bytes, "faiss": faiss.__version__}
-
-    def to_bytes(self) -> bytes:
-        return faiss.serialize_index_binary(self._index).tobytes()  # type: ignore[no-any-return]
+    def stored(self) -> tuple[dict[str, Any], bytes]:
+        """The gallery file's header entry of this index (factory string, parameters, size) and
+        its FAISS serialisation."""
+        header = {"factory": self.factory, "params": dataclasses.asdict(self.params), "codes": self.codes,
+                  "code_bytes": self.code_bytes, "faiss": faiss.__version__}
+        return header, faiss.serialize_index_binary(self._index).tobytes()
 
     @classmethod
     def from_bytes(cls, records: Records, header: dict[str, Any], data: bytes, *, where: str) -> MccIndex:
-        """Rebuild from :meth:`header` and :meth:`to_bytes`; :class:`CorruptGalleryError` if they disagree."""
+        """Rebuild from :meth:`stored`'s header and bytes; :class:`CorruptGalleryError` if they disagree."""
         try:
             params = IndexParams(**header["params"])
             source = cls(records, params)

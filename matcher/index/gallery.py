@@ -27,7 +27,7 @@ from matcher.index import store
 from matcher.index.candidates import CandidateSource, Exhaustive
 from matcher.index.faiss_index import MccIndex
 from matcher.index.records import Records, check_fingers, check_position, check_subject
-from matcher.matching import Matcher, _native, fmr_for_score, fuse
+from matcher.matching import Matcher, fmr_for_score, fuse
 from matcher.matching.mcc import _thread_count
 from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
@@ -164,11 +164,7 @@ class Gallery:
         DuplicateIdError
             When ``subject`` is already enrolled, or a position is given twice.
         """
-        subject = check_subject(subject)
-        checked = check_fingers(fingers)
-        with self._lock:
-            rows = self._records.add(subject, checked)
-            self._source.add(rows, list(checked.values()))
+        self.add_many([(subject, fingers)])
 
     def add_many(self, records: Iterable[tuple[str, Mapping[Any, Template] | Iterable[tuple[Any, Template]]]]
                  ) -> None:
@@ -234,15 +230,13 @@ class Gallery:
 
     def index_nbytes(self) -> int:
         """Bytes of RAM held by the candidate index (codes and their ids; 0 when exhaustive)."""
-        source = self._source
-        return source.nbytes() if isinstance(source, MccIndex) else 0
+        return self._source.nbytes()
 
     def retrain(self) -> None:
         """Rebuild the candidate index for the gallery's current size (``mode="index"``; a
         maintenance call: adding and removing never need it)."""
         with self._lock:
-            if isinstance(self._source, MccIndex):
-                self._source.retrain()
+            self._source.retrain()
 
     # -- search --------------------------------------------------------------------------------
 
@@ -280,9 +274,10 @@ class Gallery:
         thread_count = _thread_count(threads)
         matchers = [Matcher(template) for template in probes.values()]
         with self._lock:
+            source = self._source
             batches = []
             for position, template in probes.items():
-                rows, templates = self._source.candidates(template, allowed[position])
+                rows, templates = source.candidates(template, allowed[position])
                 batches.append(([self._records.row(row)[:2] for row in rows], templates))
         count = len(probes)
         per_subject: dict[str, list[float]] = {}
@@ -290,10 +285,7 @@ class Gallery:
         for j, (matcher, (owners, templates)) in enumerate(zip(matchers, batches, strict=True)):
             if not templates:
                 continue
-            if self.mode == "exhaustive":
-                scores = matcher.score_many(templates, threads=thread_count).tolist()
-            else:
-                scores = _native.score_batch(matcher._prepared, matcher.params, templates, thread_count).tolist()
+            scores = source.score(matcher, templates, thread_count).tolist()
             for (subject, position), score in zip(owners, scores, strict=True):
                 values = per_subject.get(subject)
                 if values is None:
@@ -320,9 +312,7 @@ class Gallery:
         with self._lock:
             records = [(subject, self._records.get(subject), self._records.rows_of(subject))
                        for subject in self._records]
-            source = self._source
-            index = source.to_bytes() if isinstance(source, MccIndex) else b""
-            index_header = source.header() if isinstance(source, MccIndex) else None
+            index_header, index = self._source.stored()
         header = {"algorithm": Matcher.ALGORITHM, "mode": self.mode, "subjects": len(records),
                   "templates": sum(len(fingers) for _, fingers, _ in records), "index": index_header}
         store.write(path, header, records, index)
