@@ -40,7 +40,7 @@ from matcher import formats
 from server.api import pb, rpc
 from server.client import add_connection_arguments
 
-__all__ = ["add_parser", "run", "measure", "enroll"]
+__all__ = ["add_parser", "run", "measure", "enroll", "run_to_report"]
 
 _SEED = 7
 _RIGHT_INDEX = pb.FINGER_POSITION_RIGHT_INDEX
@@ -164,14 +164,23 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the service benchmark; print a summary; write report.json; 0 when no request failed."""
+def run_to_report(args: argparse.Namespace, command: str, measure_all: Any) -> dict[str, Any] | None:
+    """Check the mTLS flags, run ``await measure_all(args)``, write ``--out``/report.json and return
+    the report (None, after saying why, when ``--cert`` and ``--key`` are not given together)."""
     if (args.cert is None) != (args.key is None):
-        print("benchmarks service: --cert and --key go together")
-        return 2
-    report = asyncio.run(_run(args))
+        print(f"benchmarks {command}: --cert and --key go together")
+        return None
+    report: dict[str, Any] = asyncio.run(measure_all(args))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the service benchmark; print a summary; write report.json; 0 when no request failed."""
+    report = run_to_report(args, "service", _run)
+    if report is None:
+        return 2
     failed = False
     for name in ("verify", "identify"):
         result = report.get(name)

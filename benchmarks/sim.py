@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -36,7 +35,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from benchmarks.service import _channel, enroll
+from benchmarks.service import _channel, enroll, run_to_report
 from benchmarks.speed import cpu_name
 from datasets._cli import positive_int, seconds
 from datasets.synthetic.templates import impression
@@ -142,12 +141,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the SIM benchmark; print a summary; write report.json; 0 when no request failed."""
-    if (args.cert is None) != (args.key is None):
-        print("benchmarks sim: --cert and --key go together")
+    report = run_to_report(args, "sim", _run)
+    if report is None:
         return 2
-    report = asyncio.run(_run(args))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     result = report["register"]
     errors = sum(v for k, v in result["codes"].items() if k != "OK")
     print(f"register {result['registrations_per_s']:8.1f} registrations/s  p50 {result['p50_ms'] or 0:7.2f} ms  "

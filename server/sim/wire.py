@@ -10,9 +10,7 @@ try:
     from server._proto.basma.v1 import sim_pb2 as simpb
     from server._proto.basma.v1 import sim_pb2_grpc as simrpc
 except ImportError as exc:  # pragma: no cover - exercised only on a broken checkout
-    raise StubsMissingError(
-        f"the gRPC stubs are missing or stale ({exc}); generate them with `make proto` "
-        "(or `python -m server.protogen`)") from None
+    raise StubsMissingError.because(exc) from None
 
 #: Full name of the service, as health checks and reflection know it.
 SIM_SERVICE_NAME = simpb.DESCRIPTOR.services_by_name["SimRegistration"].full_name
