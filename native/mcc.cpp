@@ -13,9 +13,15 @@
 
 #if !BASMA_PORTABLE && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
 #define BASMA_AVX512_POPCNT 1
+#define BASMA_AVX2 0
+#include <immintrin.h>
+#elif !BASMA_PORTABLE && defined(__AVX2__) && defined(__FMA__) && defined(__POPCNT__)
+#define BASMA_AVX512_POPCNT 0
+#define BASMA_AVX2 1
 #include <immintrin.h>
 #else
 #define BASMA_AVX512_POPCNT 0
+#define BASMA_AVX2 0
 #endif
 
 namespace basma {
@@ -112,6 +118,73 @@ bool inside_hull(const std::vector<Point>& hull, double px, double py, double of
     return false;
 }
 
+// Cell validity of MCC eq. 5 for the cells inside the base circle of one cylinder at once:
+// inside the hull, or within `offset` of one of its edges (the enlarged hull Omega). The tests
+// of inside_hull, edge by edge over a vector of cells; the distances are only computed for a
+// vector with a cell outside the hull.
+void hull_validity(const std::vector<Point>& hull, const double* px, const double* py, int cells, double offset,
+                   std::uint8_t* ok) {
+    const int n = static_cast<int>(hull.size());
+    const double offset2 = offset * offset;
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+#if BASMA_AVX512_POPCNT
+    using Vec = __m512d;
+    constexpr int width = 8;
+    auto load = [](const double* p, int count) {
+        return _mm512_maskz_loadu_pd(static_cast<__mmask8>(count >= 8 ? 0xFF : (1u << count) - 1u), p);
+    };
+    auto set = [](double x) { return _mm512_set1_pd(x); };
+    auto ge = [](Vec l, Vec r) { return static_cast<unsigned>(_mm512_cmp_pd_mask(l, r, _CMP_GE_OQ)); };
+    auto le = [](Vec l, Vec r) { return static_cast<unsigned>(_mm512_cmp_pd_mask(l, r, _CMP_LE_OQ)); };
+    auto add = [](Vec l, Vec r) { return _mm512_add_pd(l, r); };
+    auto sub = [](Vec l, Vec r) { return _mm512_sub_pd(l, r); };
+    auto mul = [](Vec l, Vec r) { return _mm512_mul_pd(l, r); };
+    auto div = [](Vec l, Vec r) { return _mm512_div_pd(l, r); };
+    auto clamp01 = [](Vec x) { return _mm512_min_pd(_mm512_set1_pd(1.0), _mm512_max_pd(_mm512_setzero_pd(), x)); };
+#else
+    using Vec = __m256d;
+    constexpr int width = 4;
+    auto load = [](const double* p, int count) {
+        if (count >= 4) return _mm256_loadu_pd(p);
+        alignas(32) double part[4] = {0.0, 0.0, 0.0, 0.0};
+        for (int l = 0; l < count; ++l) part[l] = p[l];
+        return _mm256_load_pd(part);
+    };
+    auto set = [](double x) { return _mm256_set1_pd(x); };
+    auto ge = [](Vec l, Vec r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_GE_OQ))); };
+    auto le = [](Vec l, Vec r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_LE_OQ))); };
+    auto add = [](Vec l, Vec r) { return _mm256_add_pd(l, r); };
+    auto sub = [](Vec l, Vec r) { return _mm256_sub_pd(l, r); };
+    auto mul = [](Vec l, Vec r) { return _mm256_mul_pd(l, r); };
+    auto div = [](Vec l, Vec r) { return _mm256_div_pd(l, r); };
+    auto clamp01 = [](Vec x) { return _mm256_min_pd(_mm256_set1_pd(1.0), _mm256_max_pd(_mm256_setzero_pd(), x)); };
+#endif
+    constexpr unsigned all = (1u << width) - 1u;
+    for (int q0 = 0; q0 < cells; q0 += width) {
+        const int count = std::min(width, cells - q0);
+        const Vec x = load(px + q0, count), y = load(py + q0, count);
+        unsigned valid = n >= 3 ? all : 0u;
+        for (int i = 0; i < n && n >= 3 && valid != 0; ++i) {     // inside: left of every edge
+            const Point& a = hull[i];
+            const Point& b = hull[(i + 1) % n];
+            valid &= ge(sub(mul(set(b.x - a.x), sub(y, set(a.y))), mul(set(b.y - a.y), sub(x, set(a.x)))), set(0.0));
+        }
+        for (int i = 0; i < n && valid != all; ++i) {             // else: within offset of an edge
+            const Point& a = hull[i];
+            const Point& b = hull[(i + 1) % n];
+            const double ex = b.x - a.x, ey = b.y - a.y, length2 = ex * ex + ey * ey;
+            const Vec rx = sub(x, set(a.x)), ry = sub(y, set(a.y));
+            const Vec t = length2 > 0 ? clamp01(div(add(mul(rx, set(ex)), mul(ry, set(ey))), set(length2))) : set(0.0);
+            const Vec dx = sub(x, add(set(a.x), mul(t, set(ex)))), dy = sub(y, add(set(a.y), mul(t, set(ey))));
+            valid |= le(add(mul(dx, dx), mul(dy, dy)), set(offset2));
+        }
+        for (int l = 0; l < count; ++l) ok[q0 + l] = (valid >> l) & 1u;
+    }
+#else
+    for (int q = 0; q < cells; ++q) ok[q] = inside_hull(hull, px[q], py[q], offset);
+#endif
+}
+
 void aligned_free(void* p) { std::free(p); }
 
 // x wrapped into [-pi, pi) for |x| < 3 pi, without branches.
@@ -123,7 +196,7 @@ inline float wrap_pi(float x) {
 
 }  // namespace
 
-const char* simd_name() { return BASMA_AVX512_POPCNT ? "avx512-vpopcntdq" : "scalar"; }
+const char* simd_name() { return BASMA_AVX512_POPCNT ? "avx512-vpopcntdq" : BASMA_AVX2 ? "avx2" : "scalar"; }
 
 bool MccParams::operator==(const MccParams& o) const {
     return std::memcmp(this, &o, sizeof(MccParams)) == 0;
@@ -150,6 +223,12 @@ MccModel::MccModel(const MccParams& p) : params(p) {
     // Only cells inside the base circle are stored: the others are never valid (eq. 5).
     circle_cells = static_cast<int>(circle_index.size());
     words = (circle_cells * p.angular_cells + 63) / 64;
+    for (int k = 0; k < p.angular_cells; ++k) {          // stored cell c = k * C + r -> r and its sum
+        for (int r = 0; r < circle_cells; ++r) {
+            cell_circle.push_back(r);
+            cell_sum_index.push_back(circle_index[r] * p.angular_cells + k);
+        }
+    }
     root.resize(2 * circle_cells * p.angular_cells + 1);   // bit-vector norms: sqrt(popcount)
     for (std::size_t i = 0; i < root.size(); ++i) root[i] = std::sqrt(static_cast<double>(i));
 }
@@ -200,19 +279,24 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     const int ns = p.spatial_cells;
     const double step = 2.0 * p.radius_px / ns, centre = (ns - 1) / 2.0;
     std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(ns2) * nd);
-    std::vector<std::uint8_t> cell_ok(ns2);
-    std::vector<double> px(ns2), py(ns2);
+    std::vector<double> along_u(ns), along_v(ns), gauss_u(ns), gauss_v(ns), row(static_cast<std::size_t>(ns) * nd);
+    const double ratio_step = std::exp(-2.0 * step * step / two_var_s);
+    const int circle_cells = model->circle_cells;
+    std::vector<std::uint8_t> cell_ok(circle_cells);   // validity of the cells inside the base circle
+    std::vector<double> px(circle_cells), py(circle_cells);
     for (int k = 0; k < nd; ++k) section[k] = -kPi + (k + 0.5) * delta_d;   // MCC eq. 3
+    const double reach2 = reach * reach;
 
     for (int m = 0; m < n; ++m) {
         const double c = std::cos(t.angled[m]), s = std::sin(t.angled[m]);
-        int valid_cells = 0;
-        for (int q = 0; q < ns2; ++q) {                                     // MCC eq. 2, cell validity (eq. 5)
-            px[q] = Xd[m] + model->u[q] * c - model->v[q] * s;
-            py[q] = Yd[m] + model->u[q] * s + model->v[q] * c;
-            cell_ok[q] = model->in_circle[q] && inside_hull(hull, px[q], py[q], p.hull_offset_px);
-            valid_cells += cell_ok[q];
+        for (int r = 0; r < circle_cells; ++r) {                            // MCC eq. 2: cell centres
+            const int q = model->circle_index[r];
+            px[r] = Xd[m] + model->u[q] * c - model->v[q] * s;
+            py[r] = Yd[m] + model->u[q] * s + model->v[q] * c;
         }
+        hull_validity(hull, px.data(), py.data(), circle_cells, p.hull_offset_px, cell_ok.data());
+        int valid_cells = 0;
+        for (int r = 0; r < circle_cells; ++r) valid_cells += cell_ok[r];
         std::fill(sum.begin(), sum.end(), 0.0);
         int contributors = 0;
         for (int o = 0; o < n; ++o) {
@@ -221,43 +305,78 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             if (mx * mx + my * my > neighbourhood2) continue;               // cannot reach any cell
             ++contributors;
             const double d_theta = angle_diff(t.angled[m], t.angled[o]);
-            for (int k = 0; k < nd; ++k) {                                  // MCC eq. 10: area of G_D
+            // MCC eq. 10: the area of G_D over each section; neighbouring sections share a bound
+            // unless the window wraps around -pi between them.
+            double lower = 0.0, previous_alpha = 0.0;
+            for (int k = 0; k < nd; ++k) {
                 const double alpha = angle_diff(section[k], d_theta);
-                directional[k] = 0.5 * (std::erf((alpha + delta_d / 2) / root2_sd) -
-                                        std::erf((alpha - delta_d / 2) / root2_sd));
+                if (k == 0 || alpha < previous_alpha) lower = std::erf((alpha - delta_d / 2) / root2_sd);
+                const double upper = std::erf((alpha + delta_d / 2) / root2_sd);
+                directional[k] = 0.5 * (upper - lower);
+                lower = upper;
+                previous_alpha = alpha;
             }
-            // MCC eq. 6-7: spatial term, over the cells that can lie within 3 sigma_S of the
-            // neighbour (its position in the minutia's frame, one cell of margin; the exact
-            // distance test below decides).
+            // MCC eq. 6-7 in the minutia's frame, where the neighbour sits at (du, dv) and cell
+            // (i, j) at (u_i, v_j): the Gaussian of the distance is the product of one factor per
+            // axis, so a neighbour costs one exp per row and per column of the cells within
+            // 3 sigma_S of it (its box, one cell of margin), and each row is one contiguous
+            // multiply-add over its (cell, section) sums.
             const double du = mx * c + my * s, dv = -mx * s + my * c;
             const int i0 = std::max(0, static_cast<int>(std::floor((du - reach) / step + centre)) - 1);
             const int i1 = std::min(ns - 1, static_cast<int>(std::ceil((du + reach) / step + centre)) + 1);
             const int j0 = std::max(0, static_cast<int>(std::floor((dv - reach) / step + centre)) - 1);
             const int j1 = std::min(ns - 1, static_cast<int>(std::ceil((dv + reach) / step + centre)) + 1);
-            for (int i = i0; i <= i1; ++i) {
-                for (int j = j0; j <= j1; ++j) {
-                    const int q = i * ns + j;
-                    if (!model->in_circle[q]) continue;
-                    const double dx = px[q] - Xd[o], dy = py[q] - Yd[o];
-                    const double d2 = dx * dx + dy * dy;
-                    if (std::sqrt(d2) > reach) continue;
-                    const double spatial = norm_s * std::exp(-d2 / two_var_s);
-                    for (int k = 0; k < nd; ++k) sum[static_cast<std::size_t>(q) * nd + k] += spatial * directional[k];
+            // The Gaussian along each axis by its recurrence on the cell grid: with e_i the offset of
+            // row i, g_(i+1) = g_i * r_i and r_(i+1) = r_i * exp(-step^2 / sigma^2), two exps per axis.
+            auto gaussians = [&](int first, int last, double offset, double* squares, double* out) {
+                double e = (first - centre) * step - offset;
+                double g = std::exp(-e * e / two_var_s);
+                double r = std::exp(-(2.0 * e * step + step * step) / two_var_s);
+                for (int i = first; i <= last; ++i) {
+                    const double here = (i - centre) * step - offset;
+                    squares[i] = here * here;
+                    out[i] = g;
+                    g *= r;
+                    r *= ratio_step;
                 }
+            };
+            gaussians(i0, i1, du, along_u.data(), gauss_u.data());
+            gaussians(j0, j1, dv, along_v.data(), gauss_v.data());
+            for (int j = j0; j <= j1; ++j) {
+                for (int k = 0; k < nd; ++k) row[static_cast<std::size_t>(j) * nd + k] = gauss_v[j] * directional[k];
+            }
+            for (int i = i0; i <= i1; ++i) {
+                const double room = reach2 - along_u[i];                    // (v_j - dv)^2 allowed
+                if (room < 0) continue;
+                int first = j0, last = j1;
+                while (first <= last && along_v[first] > room) ++first;
+                while (last >= first && along_v[last] > room) --last;
+                if (first > last) continue;
+                const double weight = norm_s * gauss_u[i];
+                double* out = sum.data() + (static_cast<std::size_t>(i) * ns + first) * nd;
+                const double* in = row.data() + static_cast<std::size_t>(first) * nd;
+                const int span = (last - first + 1) * nd;
+                for (int e = 0; e < span; ++e) out[e] += weight * in[e];
             }
         }
+        // Psi_Bit, cell c = k * C + r (r: the r-th cell inside the base circle).
         std::uint64_t* values = t.bits.get() + static_cast<std::size_t>(m) * 2 * words;
         std::uint64_t* valid = values + words;
-        const int circle_cells = model->circle_cells;
-        for (int k = 0; k < nd; ++k) {
-            for (int r = 0; r < circle_cells; ++r) {
-                const int q = model->circle_index[r];
-                if (!cell_ok[q]) continue;
-                const int cell = k * circle_cells + r;
-                const std::uint64_t bit = std::uint64_t{1} << (cell % 64);
-                valid[cell / 64] |= bit;
-                if (sum[static_cast<std::size_t>(q) * nd + k] >= p.bit_threshold) values[cell / 64] |= bit;  // Psi_Bit
+        const int cells = circle_cells * nd;
+        const int* sum_index = model->cell_sum_index.data();
+        const int* cell_r = model->cell_circle.data();
+        const double threshold = p.bit_threshold;
+        for (int w = 0; w * 64 < cells; ++w) {
+            std::uint64_t on = 0, ok = 0;
+            const int end = std::min(64, cells - w * 64);
+            for (int b = 0; b < end; ++b) {
+                const int cell = w * 64 + b;
+                const std::uint64_t here = cell_ok[cell_r[cell]];
+                ok |= here << b;
+                on |= (here & static_cast<std::uint64_t>(sum[sum_index[cell]] >= threshold)) << b;
             }
+            values[w] = on;
+            valid[w] = ok;
         }
         t.usable[m] = valid_cells >= p.min_valid_cells * model->circle_cells && contributors >= p.min_contributors;
         t.usable_count += t.usable[m];
@@ -291,12 +410,13 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     const std::size_t n2 = static_cast<std::size_t>(n) * n;
     t.radial.assign(n2, 0.0f);
     for (int i = 0; i < n; ++i) {
-        for (int k = 0; k < n; ++k) {
-            const double dx = Xd[k] - Xd[i], dy = Yd[k] - Yd[i];
-            // MCC eq. 20: d_R, the minutia direction against the segment to the other minutia.
-            t.radial[static_cast<std::size_t>(i) * n + k] =
-                static_cast<float>(angle_diff(t.angled[i], std::atan2(dy, dx)));
-
+        for (int k = i; k < n; ++k) {
+            // MCC eq. 20: d_R, the minutia direction against the segment to the other minutia;
+            // the segment from k to i points the opposite way (one atan2 for both).
+            const double forward = std::atan2(Yd[k] - Yd[i], Xd[k] - Xd[i]);
+            const double backward = forward > 0 ? forward - kPi : forward + kPi;
+            t.radial[static_cast<std::size_t>(i) * n + k] = static_cast<float>(angle_diff(t.angled[i], forward));
+            if (k != i) t.radial[static_cast<std::size_t>(k) * n + i] = static_cast<float>(angle_diff(t.angled[k], backward));
         }
     }
     return t;
