@@ -254,6 +254,8 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     t.angled.resize(n);
     std::vector<double> Xd(n), Yd(n);   // the as-viewed frame, exactly, while building
     t.usable.assign(n, 0);
+    t.value_count.assign(n, 0);
+    t.valid_count.assign(n, 0);
     std::vector<Point> pts(n);
     for (int i = 0; i < n; ++i) {
         Xd[i] = x[i];
@@ -378,6 +380,10 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             values[w] = on;
             valid[w] = ok;
         }
+        int value_count = 0;
+        for (int w = 0; w < words; ++w) value_count += __builtin_popcountll(values[w]);
+        t.value_count[m] = value_count;
+        t.valid_count[m] = valid_cells * nd;
         t.usable[m] = valid_cells >= p.min_valid_cells * model->circle_cells && contributors >= p.min_contributors;
         t.usable_count += t.usable[m];
     }
@@ -493,6 +499,84 @@ int direction_window(const Prepared& b, double theta, double limit, int* first, 
     return 2;
 }
 
+// The four popcounts of MCC section 4.1 for one pair of cylinders, cylinder by cylinder, for
+// builds without AVX-512. Exact shortcuts: validity is the same in every section of a
+// cylinder, so the matchable cells are N_D times those of the first section; and where a
+// cylinder is valid everywhere, the other's masked vector is its whole vector, whose norm is
+// stored (c_b|a = c_b), and the matchable cells are the other's valid cells.
+int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
+                                  std::uint16_t* out_bins) {
+    const MccParams& p = a.model->params;
+    const int words = a.model->words;
+    const int section_cells = a.model->circle_cells;
+    const int section_words = section_cells / 64;
+    const std::uint64_t section_tail = section_cells % 64 ? (std::uint64_t{1} << (section_cells % 64)) - 1 : 0;
+    const int all_cells = section_cells * p.angular_cells;
+    const double min_matchable = p.min_matchable_cells * all_cells;
+    const double limit = p.max_direction_diff_rad;
+    const double* root = a.model->root.data();
+    int m = 0;
+    for (int i = 0; i < a.n; ++i) {
+        if (!a.usable[i]) continue;
+        const std::uint64_t* ca = a.values(i);
+        const std::uint64_t* va = a.valid(i);
+        const bool full_a = a.valid_count[i] == all_cells;
+        const double theta = a.angled[i];
+        int first[2], last[2];
+        const int ranges = direction_window(b, theta, limit, first, last);
+        for (int r = 0; r < ranges; ++r) {
+            for (int k = first[r]; k < last[r]; ++k) {
+                const int j = b.by_angle[k];
+                if (std::fabs(angle_diff(theta, b.sorted_angle[k])) > limit) continue;
+                const std::uint64_t* cb = b.values(j);
+                const std::uint64_t* vb = b.valid(j);
+                const bool full_b = b.valid_count[j] == all_cells;
+                int matchable, na, nb, both = 0;
+                if (full_a || full_b) {
+                    matchable = full_a ? b.valid_count[j] : a.valid_count[i];
+                    if (full_a && full_b) {
+                        na = a.value_count[i];
+                        nb = b.value_count[j];
+                        for (int w = 0; w < words; ++w) both += __builtin_popcountll(ca[w] & cb[w]);
+                    } else if (full_a) {                       // c_b|a = c_b
+                        na = 0;
+                        nb = b.value_count[j];
+                        for (int w = 0; w < words; ++w) {
+                            na += __builtin_popcountll(ca[w] & vb[w]);
+                            both += __builtin_popcountll(ca[w] & cb[w]);
+                        }
+                    } else {                                   // c_a|b = c_a
+                        na = a.value_count[i];
+                        nb = 0;
+                        for (int w = 0; w < words; ++w) {
+                            nb += __builtin_popcountll(cb[w] & va[w]);
+                            both += __builtin_popcountll(ca[w] & cb[w]);
+                        }
+                    }
+                } else {
+                    int section = 0;
+                    for (int w = 0; w < section_words; ++w) section += __builtin_popcountll(va[w] & vb[w]);
+                    if (section_tail) section += __builtin_popcountll(va[section_words] & vb[section_words] & section_tail);
+                    matchable = section * p.angular_cells;
+                    if (matchable < min_matchable) continue;
+                    na = nb = 0;
+                    for (int w = 0; w < words; ++w) {
+                        na += __builtin_popcountll(ca[w] & vb[w]);
+                        nb += __builtin_popcountll(cb[w] & va[w]);
+                        both += __builtin_popcountll(ca[w] & cb[w]);
+                    }
+                }
+                if (matchable < min_matchable || na == 0 || nb == 0) continue;
+                out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);   // MCC eq. 17
+                out_codes[m] = static_cast<std::uint32_t>(i << 8 | j);
+                out_bins[m] = static_cast<std::uint16_t>(bin_of(out_values[m]));
+                ++m;
+            }
+        }
+    }
+    return m;
+}
+
 }  // namespace
 
 // One probe cylinder against 8 candidate cylinders per step (the blocked layout): the four
@@ -500,6 +584,9 @@ int direction_window(const Prepared& b, double theta, double limit, int* first, 
 // computed for the 8 pairs at once and the non-zero ones are appended.
 int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
                          std::uint16_t* out_bins) {
+#if !BASMA_AVX512_POPCNT
+    return nonzero_similarities_pairwise(a, b, out_values, out_codes, out_bins);
+#else
     const MccParams& p = a.model->params;
     const int words = a.model->words;
     const double min_matchable = p.min_matchable_cells * a.model->circle_cells * p.angular_cells;
@@ -563,30 +650,12 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 _mm512_mask_compressstoreu_pd(out_values + m, keep, value);
                 _mm256_mask_compressstoreu_epi32(out_codes + m, keep, code);
                 m += __builtin_popcount(keep);
-#else
-                for (int lane = 0; lane < lanes; ++lane) {
-                    const int k = base + lane;
-                    if (k < first[r] || k >= last[r]) continue;
-                    int matchable = 0, na = 0, nb = 0, both = 0;
-                    for (int w = 0; w < words; ++w) {
-                        const std::uint64_t cb = block[(2 * w) * lanes + lane], vb = block[(2 * w + 1) * lanes + lane];
-                        matchable += __builtin_popcountll(va[w] & vb);
-                        na += __builtin_popcountll(ca[w] & vb);
-                        nb += __builtin_popcountll(cb & va[w]);
-                        both += __builtin_popcountll(ca[w] & cb);
-                    }
-                    if (matchable < min_matchable || na == 0 || nb == 0) continue;
-                    if (std::fabs(angle_diff(theta, b.sorted_angle[k])) > limit) continue;
-                    out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);
-                    out_codes[m] = static_cast<std::uint32_t>(i << 8 | b.by_angle[k]);
-                    out_bins[m] = static_cast<std::uint16_t>(bin_of(out_values[m]));
-                    ++m;
-                }
 #endif
             }
         }
     }
     return m;
+#endif
 }
 
 namespace {
@@ -716,6 +785,56 @@ void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
                                                      term(d3, p.radial_mu_rad, p.radial_tau));
             _mm512_mask_storeu_ps(rho_t + k, lanes, _mm512_div_ps(one, denominator));
         }
+#elif BASMA_AVX2
+        const __m256 axt = _mm256_set1_ps(ax[t]), ayt = _mm256_set1_ps(ay[t]);
+        const __m256 bxt = _mm256_set1_ps(bx[t]), byt = _mm256_set1_ps(by[t]);
+        const __m256 deltat = _mm256_set1_ps(delta[t]);
+        const __m256 one = _mm256_set1_ps(1.0f);
+        auto exp8 = [](__m256 x) {    // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
+            x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
+            const __m256 y = _mm256_mul_ps(x, _mm256_set1_ps(1.4426950408889634f));
+            const __m256 n = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            const __m256 z = _mm256_mul_ps(_mm256_sub_ps(y, n), _mm256_set1_ps(0.6931471805599453f));
+            __m256 r = _mm256_fmadd_ps(z, _mm256_set1_ps(1.0f / 720), _mm256_set1_ps(1.0f / 120));
+            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f / 24));
+            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f / 6));
+            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(0.5f));
+            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f));
+            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f));
+            // 2^n through the exponent field (|n| <= 126 after the clamp above)
+            const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+            return _mm256_mul_ps(r, _mm256_castsi256_ps(scale));
+        };
+        auto term = [&](__m256 d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
+            return _mm256_add_ps(one, exp8(_mm256_mul_ps(_mm256_set1_ps(static_cast<float>(-tau)),
+                                                         _mm256_sub_ps(d, _mm256_set1_ps(static_cast<float>(mu))))));
+        };
+        const __m256 pi = _mm256_set1_ps(static_cast<float>(kPi)), two_pi = _mm256_set1_ps(static_cast<float>(kTwoPi));
+        const __m256 sign = _mm256_set1_ps(-0.0f);
+        auto abs8 = [sign](__m256 x) { return _mm256_andnot_ps(sign, x); };
+        auto wrapped_abs = [&](__m256 x) {   // |x wrapped into [-pi, pi)|
+            const __m256 turns = _mm256_round_ps(_mm256_mul_ps(_mm256_add_ps(x, pi), _mm256_set1_ps(1.0f / static_cast<float>(kTwoPi))),
+                                                 _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+            return abs8(_mm256_fnmadd_ps(turns, two_pi, x));
+        };
+        for (int k = 0; k < nr; k += 8) {
+            const int count = std::min(8, nr - k);
+            const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            const __m256 dxa = _mm256_sub_ps(_mm256_maskload_ps(ax + k, lanes), axt);
+            const __m256 dya = _mm256_sub_ps(_mm256_maskload_ps(ay + k, lanes), ayt);
+            const __m256 dxb = _mm256_sub_ps(_mm256_maskload_ps(bx + k, lanes), bxt);
+            const __m256 dyb = _mm256_sub_ps(_mm256_maskload_ps(by + k, lanes), byt);
+            const __m256 d1 = abs8(_mm256_sub_ps(_mm256_sqrt_ps(_mm256_fmadd_ps(dxa, dxa, _mm256_mul_ps(dya, dya))),
+                                                 _mm256_sqrt_ps(_mm256_fmadd_ps(dxb, dxb, _mm256_mul_ps(dyb, dyb)))));
+            const __m256 d2 = wrapped_abs(_mm256_sub_ps(deltat, _mm256_maskload_ps(delta + k, lanes)));
+            const __m256i ra = _mm256_maskload_epi32(rows + k, lanes);     // 0 (a valid index) in unused lanes
+            const __m256i cb = _mm256_maskload_epi32(cols + k, lanes);
+            const __m256 d3 = wrapped_abs(_mm256_sub_ps(_mm256_i32gather_ps(rad_a, ra, 4), _mm256_i32gather_ps(rad_b, cb, 4)));
+            const __m256 denominator = _mm256_mul_ps(_mm256_mul_ps(term(d1, p.distance_mu_px, p.distance_tau),
+                                                                   term(d2, p.direction_mu_rad, p.direction_tau)),
+                                                     term(d3, p.radial_mu_rad, p.radial_tau));
+            _mm256_maskstore_ps(rho_t + k, lanes, _mm256_div_ps(one, denominator));
+        }
 #else
         for (int k = 0; k < nr; ++k) {
             const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
@@ -743,6 +862,18 @@ inline double support(const float* rho_t, const double* lambda, int nr) {
     const __mmask8 rest = static_cast<__mmask8>((1u << (nr - k)) - 1u);
     acc = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(rest, rho_t + k)), _mm512_maskz_loadu_pd(rest, lambda + k), acc);
     return _mm512_reduce_add_pd(acc);
+#elif BASMA_AVX2
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0;
+    int k = 0;
+    for (; k + 8 <= nr; k += 8) {
+        acc0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(rho_t + k)), _mm256_loadu_pd(lambda + k), acc0);
+        acc1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(rho_t + k + 4)), _mm256_loadu_pd(lambda + k + 4), acc1);
+    }
+    alignas(32) double lanes[4];
+    _mm256_store_pd(lanes, _mm256_add_pd(acc0, acc1));
+    double total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; k < nr; ++k) total += static_cast<double>(rho_t[k]) * lambda[k];
+    return total;
 #else
     double acc[4] = {0.0, 0.0, 0.0, 0.0};
     int k = 0;

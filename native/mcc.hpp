@@ -70,6 +70,7 @@ struct Prepared {
     std::vector<float> X, Y;             // as-viewed frame, for the compatibilities
     std::vector<double> angled;          // directions, for the direction tests
     std::vector<std::uint8_t> usable;
+    std::vector<int> value_count, valid_count;   // per cylinder: set bits of its values and of its validity
     // n cylinders, each [values: words][valid: words].
     std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
     std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
