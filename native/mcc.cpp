@@ -237,7 +237,9 @@ std::size_t Prepared::nbytes() const {
     const std::size_t words = static_cast<std::size_t>(model->words);
     return sizeof(Prepared) + (X.size() + Y.size() + radial.size()) * sizeof(float) +
            (angled.size() + sorted_angle.size()) * sizeof(double) + usable.size() + by_angle.size() * sizeof(int) +
-           (static_cast<std::size_t>(n) + static_cast<std::size_t>(blocks) * kLanes) * 2 * words * sizeof(std::uint64_t);
+           (value_count.size() + valid_count.size()) * sizeof(int) +
+           (static_cast<std::size_t>(n) + (blocked ? static_cast<std::size_t>(blocks) * kLanes : 0)) * 2 * words *
+               sizeof(std::uint64_t);
 }
 
 Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y, const float* angle,
@@ -395,6 +397,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     for (int i : t.by_angle) t.sorted_angle.push_back(t.angled[i]);
     constexpr int lanes = Prepared::kLanes;
     t.blocks = (t.usable_count + lanes - 1) / lanes;
+#if BASMA_AVX512_POPCNT
     const std::size_t block_words = static_cast<std::size_t>(words) * 2 * lanes;
     const std::size_t block_bytes = std::max<std::size_t>(64, t.blocks * block_words * 8);
     void* blocked = std::aligned_alloc(64, block_bytes);
@@ -410,6 +413,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             base[(2 * w + 1) * lanes] = valid[w];
         }
     }
+#endif
     t.by_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0);
     t.sorted_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0.0);
 

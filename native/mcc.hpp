@@ -76,7 +76,8 @@ struct Prepared {
     std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
     // The candidate-side layout: usable cylinders in increasing direction, in blocks of 8
     // with their words interleaved (word w of the 8 cylinders is one 512-bit vector), so one
-    // probe cylinder is compared with 8 candidates at once. Padding lanes are all zero.
+    // probe cylinder is compared with 8 candidates at once. Padding lanes are all zero. Built
+    // by AVX-512 builds only (the others compare cylinder by cylinder).
     static constexpr int kLanes = 8;
     int blocks = 0;
     std::vector<int> by_angle;           // minutia index per sorted position (padded with 0)
