@@ -503,6 +503,42 @@ int direction_window(const Prepared& b, double theta, double limit, int* first, 
     return 2;
 }
 
+// Set bits of x & y[p] for P vectors y[0 .. P) of `words` words (x read once): the popcounts of
+// the local similarity. AVX2: per-byte counts by nibble lookup (vpshufb), summed per 31 vectors.
+template <int P>
+inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P], int words, int (&out)[P]) {
+    for (int p = 0; p < P; ++p) out[p] = 0;
+    int w = 0;
+#if BASMA_AVX2
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    __m256i total[P];
+    for (int p = 0; p < P; ++p) total[p] = _mm256_setzero_si256();
+    while (w + 4 <= words) {
+        __m256i bytes[P];
+        for (int p = 0; p < P; ++p) bytes[p] = _mm256_setzero_si256();
+        for (int chunk = 0; chunk < 31 && w + 4 <= words; ++chunk, w += 4) {   // at most 8 * 31 per byte
+            const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + w));
+            for (int p = 0; p < P; ++p) {
+                const __m256i v = _mm256_and_si256(xv, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[p] + w)));
+                bytes[p] = _mm256_add_epi8(bytes[p], _mm256_add_epi8(
+                    _mm256_shuffle_epi8(lut, _mm256_and_si256(v, nibble)),
+                    _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble))));
+            }
+        }
+        for (int p = 0; p < P; ++p) total[p] = _mm256_add_epi64(total[p], _mm256_sad_epu8(bytes[p], _mm256_setzero_si256()));
+    }
+    for (int p = 0; p < P; ++p) {
+        const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(total[p]), _mm256_extracti128_si256(total[p], 1));
+        out[p] = static_cast<int>(_mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1));
+    }
+#endif
+    for (; w < words; ++w) {
+        for (int p = 0; p < P; ++p) out[p] += __builtin_popcountll(x[w] & y[p][w]);
+    }
+}
+
 // The four popcounts of MCC section 4.1 for one pair of cylinders, cylinder by cylinder, for
 // builds without AVX-512. Exact shortcuts: validity is the same in every section of a
 // cylinder, so the matchable cells are N_D times those of the first section; and where a
@@ -535,40 +571,40 @@ int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* 
                 const std::uint64_t* cb = b.values(j);
                 const std::uint64_t* vb = b.valid(j);
                 const bool full_b = b.valid_count[j] == all_cells;
-                int matchable, na, nb, both = 0;
-                if (full_a || full_b) {
-                    matchable = full_a ? b.valid_count[j] : a.valid_count[i];
-                    if (full_a && full_b) {
-                        na = a.value_count[i];
-                        nb = b.value_count[j];
-                        for (int w = 0; w < words; ++w) both += __builtin_popcountll(ca[w] & cb[w]);
-                    } else if (full_a) {                       // c_b|a = c_b
-                        na = 0;
-                        nb = b.value_count[j];
-                        for (int w = 0; w < words; ++w) {
-                            na += __builtin_popcountll(ca[w] & vb[w]);
-                            both += __builtin_popcountll(ca[w] & cb[w]);
-                        }
-                    } else {                                   // c_a|b = c_a
-                        na = a.value_count[i];
-                        nb = 0;
-                        for (int w = 0; w < words; ++w) {
-                            nb += __builtin_popcountll(cb[w] & va[w]);
-                            both += __builtin_popcountll(ca[w] & cb[w]);
-                        }
-                    }
+                int matchable, na, nb, both;
+                if (full_a && full_b) {
+                    matchable = all_cells;
+                    na = a.value_count[i];
+                    nb = b.value_count[j];
+                    int count[1];
+                    count_and<1>(ca, {cb}, words, count);
+                    both = count[0];
+                } else if (full_a) {                           // c_b|a = c_b
+                    matchable = b.valid_count[j];
+                    nb = b.value_count[j];
+                    int count[2];
+                    count_and<2>(ca, {vb, cb}, words, count);
+                    na = count[0];
+                    both = count[1];
+                } else if (full_b) {                           // c_a|b = c_a
+                    matchable = a.valid_count[i];
+                    na = a.value_count[i];
+                    int count[2];
+                    count_and<2>(cb, {va, ca}, words, count);
+                    nb = count[0];
+                    both = count[1];
                 } else {
                     int section = 0;
                     for (int w = 0; w < section_words; ++w) section += __builtin_popcountll(va[w] & vb[w]);
                     if (section_tail) section += __builtin_popcountll(va[section_words] & vb[section_words] & section_tail);
                     matchable = section * p.angular_cells;
                     if (matchable < min_matchable) continue;
-                    na = nb = 0;
-                    for (int w = 0; w < words; ++w) {
-                        na += __builtin_popcountll(ca[w] & vb[w]);
-                        nb += __builtin_popcountll(cb[w] & va[w]);
-                        both += __builtin_popcountll(ca[w] & cb[w]);
-                    }
+                    int count_a[2], count_b[1];
+                    count_and<2>(ca, {vb, cb}, words, count_a);
+                    count_and<1>(cb, {va}, words, count_b);
+                    na = count_a[0];
+                    both = count_a[1];
+                    nb = count_b[0];
                 }
                 if (matchable < min_matchable || na == 0 || nb == 0) continue;
                 out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);   // MCC eq. 17
