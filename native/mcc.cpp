@@ -185,6 +185,19 @@ void hull_validity(const std::vector<Point>& hull, const double* px, const doubl
 #endif
 }
 
+// Whether (px, py) lies inside the hull (3 or more vertices) at least `depth` from every edge.
+bool inside_by(const std::vector<Point>& hull, double px, double py, double depth) {
+    const std::size_t n = hull.size();
+    if (n < 3) return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Point& a = hull[i];
+        const Point& b = hull[(i + 1) % n];
+        const double ex = b.x - a.x, ey = b.y - a.y;
+        if (ex * (py - a.y) - ey * (px - a.x) < depth * std::sqrt(ex * ex + ey * ey)) return false;
+    }
+    return true;
+}
+
 void aligned_free(void* p) { std::free(p); }
 
 // x wrapped into [-pi, pi) for |x| < 3 pi, without branches.
@@ -223,11 +236,14 @@ MccModel::MccModel(const MccParams& p) : params(p) {
     // Only cells inside the base circle are stored: the others are never valid (eq. 5).
     circle_cells = static_cast<int>(circle_index.size());
     words = (circle_cells * p.angular_cells + 63) / 64;
-    for (int k = 0; k < p.angular_cells; ++k) {          // stored cell c = k * C + r -> r and its sum
-        for (int r = 0; r < circle_cells; ++r) {
-            cell_circle.push_back(r);
-            cell_sum_index.push_back(circle_index[r] * p.angular_cells + k);
-        }
+    row_first.assign(ns, ns);                            // per grid row: its columns inside the circle
+    row_last.assign(ns, -1);
+    row_start.assign(ns, 0);
+    for (int r = circle_cells - 1; r >= 0; --r) {
+        const int i = circle_index[r] / ns, j = circle_index[r] % ns;
+        row_first[i] = std::min(row_first[i], j);
+        row_last[i] = std::max(row_last[i], j);
+        row_start[i] = r;
     }
     root.resize(2 * circle_cells * p.angular_cells + 1);   // bit-vector norms: sqrt(popcount)
     for (std::size_t i = 0; i < root.size(); ++i) root[i] = std::sqrt(static_cast<double>(i));
@@ -282,8 +298,10 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     const double neighbourhood2 = (p.radius_px + reach) * (p.radius_px + reach);
     const int ns = p.spatial_cells;
     const double step = 2.0 * p.radius_px / ns, centre = (ns - 1) / 2.0;
-    std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(ns2) * nd);
-    std::vector<double> along_u(ns), along_v(ns), gauss_u(ns), gauss_v(ns), row(static_cast<std::size_t>(ns) * nd);
+    const int cells = model->circle_cells * nd;
+    // Sums of eq. 4 in the stored order, cell c = k * C + r (r: the r-th cell inside the base circle).
+    std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(cells) + 8);
+    std::vector<double> along_u(ns), along_v(ns), gauss_u(ns), gauss_v(ns);
     const double ratio_step = std::exp(-2.0 * step * step / two_var_s);
     const int circle_cells = model->circle_cells;
     std::vector<std::uint8_t> cell_ok(circle_cells);   // validity of the cells inside the base circle
@@ -298,7 +316,12 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             px[r] = Xd[m] + model->u[q] * c - model->v[q] * s;
             py[r] = Yd[m] + model->u[q] * s + model->v[q] * c;
         }
-        hull_validity(hull, px.data(), py.data(), circle_cells, p.hull_offset_px, cell_ok.data());
+        if (inside_by(hull, Xd[m], Yd[m], p.radius_px - p.hull_offset_px + 1e-6)) {
+            // The whole base circle lies within hull_offset of the hull: every cell is valid.
+            std::fill(cell_ok.begin(), cell_ok.end(), 1);
+        } else {
+            hull_validity(hull, px.data(), py.data(), circle_cells, p.hull_offset_px, cell_ok.data());
+        }
         int valid_cells = 0;
         for (int r = 0; r < circle_cells; ++r) valid_cells += cell_ok[r];
         std::fill(sum.begin(), sum.end(), 0.0);
@@ -346,42 +369,50 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             };
             gaussians(i0, i1, du, along_u.data(), gauss_u.data());
             gaussians(j0, j1, dv, along_v.data(), gauss_v.data());
-            for (int j = j0; j <= j1; ++j) {
-                for (int k = 0; k < nd; ++k) row[static_cast<std::size_t>(j) * nd + k] = gauss_v[j] * directional[k];
-            }
             for (int i = i0; i <= i1; ++i) {
                 const double room = reach2 - along_u[i];                    // (v_j - dv)^2 allowed
-                if (room < 0) continue;
-                int first = j0, last = j1;
+                if (room < 0 || model->row_first[i] > model->row_last[i]) continue;
+                int first = std::max(j0, model->row_first[i]), last = std::min(j1, model->row_last[i]);
                 while (first <= last && along_v[first] > room) ++first;
                 while (last >= first && along_v[last] > room) --last;
                 if (first > last) continue;
                 const double weight = norm_s * gauss_u[i];
-                double* out = sum.data() + (static_cast<std::size_t>(i) * ns + first) * nd;
-                const double* in = row.data() + static_cast<std::size_t>(first) * nd;
-                const int span = (last - first + 1) * nd;
-                for (int e = 0; e < span; ++e) out[e] += weight * in[e];
+                const int r0 = model->row_start[i] + first - model->row_first[i];
+                const double* g = gauss_v.data() + first;
+                const int span = last - first + 1;
+                for (int k = 0; k < nd; ++k) {
+                    const double wk = weight * directional[k];
+                    double* out = sum.data() + static_cast<std::size_t>(k) * circle_cells + r0;
+                    for (int e = 0; e < span; ++e) out[e] += wk * g[e];
+                }
             }
         }
-        // Psi_Bit, cell c = k * C + r (r: the r-th cell inside the base circle).
+        // Psi_Bit over the sums in stored order; validity is the same in every section.
         std::uint64_t* values = t.bits.get() + static_cast<std::size_t>(m) * 2 * words;
         std::uint64_t* valid = values + words;
-        const int cells = circle_cells * nd;
-        const int* sum_index = model->cell_sum_index.data();
-        const int* cell_r = model->cell_circle.data();
         const double threshold = p.bit_threshold;
         for (int w = 0; w * 64 < cells; ++w) {
-            std::uint64_t on = 0, ok = 0;
             const int end = std::min(64, cells - w * 64);
-            for (int b = 0; b < end; ++b) {
-                const int cell = w * 64 + b;
-                const std::uint64_t here = cell_ok[cell_r[cell]];
-                ok |= here << b;
-                on |= (here & static_cast<std::uint64_t>(sum[sum_index[cell]] >= threshold)) << b;
+            const double* s = sum.data() + static_cast<std::size_t>(w) * 64;
+            std::uint64_t on = 0;
+            int b = 0;
+#if BASMA_AVX2 || BASMA_AVX512_POPCNT
+            const __m256d limit = _mm256_set1_pd(threshold);
+            for (; b + 4 <= end; b += 4) {
+                on |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(s + b), limit, _CMP_GE_OQ))) << b;
             }
+#endif
+            for (; b < end; ++b) on |= static_cast<std::uint64_t>(s[b] >= threshold) << b;
             values[w] = on;
-            valid[w] = ok;
         }
+        for (int r = 0; r < circle_cells; ++r) {
+            if (!cell_ok[r]) continue;
+            for (int k = 0; k < nd; ++k) {
+                const int c = k * circle_cells + r;
+                valid[c >> 6] |= std::uint64_t{1} << (c & 63);
+            }
+        }
+        for (int w = 0; w < words; ++w) values[w] &= valid[w];
         int value_count = 0;
         for (int w = 0; w < words; ++w) value_count += __builtin_popcountll(values[w]);
         t.value_count[m] = value_count;

@@ -56,8 +56,8 @@ public:
     int circle_cells;          // cells (2-D) whose centre lies inside the base circle
     int words;                 // 64-bit words per bit vector: N_D * circle_cells bits
     std::vector<int> circle_index;  // the 2-D cells inside the circle, row-major order
-    std::vector<int> cell_circle;     // per stored cell k * C + r: r ...
-    std::vector<int> cell_sum_index;  // ... and its (cell, section) accumulator while building
+    std::vector<int> row_first, row_last;  // per grid row: first and last column inside the circle
+    std::vector<int> row_start;            // ... and the circle index r of its first such cell
     std::vector<double> root;       // sqrt(0 .. 2 * bits): the bit-vector norms (MCC section 4.1)
     std::vector<double> u, v;  // cell-centre offsets in the minutia frame, N_S^2 each
     std::vector<std::uint8_t> in_circle;
