@@ -69,7 +69,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--shortlist", type=positive_int, default=IndexParams.shortlist,
                         help=f"fingers re-scored per probe in index mode (default {IndexParams.shortlist})")
     parser.add_argument("--neighbours", type=positive_int, default=IndexParams.neighbours,
-                        help=f"gallery cylinders retrieved per probe minutia (default {IndexParams.neighbours})")
+                        help=f"gallery cylinders retrieved per probe minutia up to a million codes, growing with "
+                             f"the square root of the code count beyond (default {IndexParams.neighbours})")
     parser.add_argument("--probe-lists", type=positive_int, default=IndexParams.probe_lists,
                         help=f"IVF lists scanned per probe cylinder (default {IndexParams.probe_lists})")
     parser.add_argument("--store", type=Path, help="synthetic template store to reuse or create (default: temporary)")
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         report["build_s"] = time.perf_counter() - start
         report["bytes_per_template"] = gallery.index_nbytes() / max(1, gallery.templates)
         report["index_factory"] = gallery._source.factory  # type: ignore[attr-defined]
+        report["neighbours_effective"] = gallery._source.neighbours  # type: ignore[attr-defined]
         report["index_params"] = asdict(params)
         report["penetration_index"] = min(1.0, params.shortlist / max(1, gallery.templates))
         for kind, probes in kinds.items():

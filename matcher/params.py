@@ -132,6 +132,7 @@ class MatchingParams:
     sigma_spatial_px: float = 28.0 / 3.0     # sigma_S
     sigma_direction_rad: float = 2.0 * math.pi / 9.0   # sigma_D
     bit_threshold: float = 0.01              # mu_psi: Psi_Bit(v) = v >= mu_psi
+    bit_top_cells: int = 0                   # 0: Psi_Bit; K > 0: only the K largest cells set (index codes)
     hull_offset_px: float = 50.0             # Omega: convex-hull enlargement for cell validity
     min_valid_cells: float = 0.75            # min_VC, fraction of the cells inside the base circle
     min_contributors: int = 2                # min_M: minutiae within R + 3 sigma_S
@@ -165,6 +166,8 @@ class MatchingParams:
         if not 1 <= self.min_pairs <= self.max_pairs:
             raise InvalidParameterError(
                 f"MatchingParams needs 1 <= min_pairs <= max_pairs, got {self.min_pairs}, {self.max_pairs}")
+        if self.bit_top_cells < 0:
+            raise InvalidParameterError(f"MatchingParams.bit_top_cells must be >= 0, got {self.bit_top_cells}")
         if self.relaxation_iterations < 0 or not 0.0 <= self.relaxation_weight <= 1.0:
             raise InvalidParameterError("MatchingParams relaxation iterations >= 0 and weight in [0, 1]")
 
@@ -187,8 +190,10 @@ class IndexParams:
     cylinder_spatial_cells: int = 8           # N_S
     cylinder_angular_cells: int = 6           # N_D (8 x 8 x 6 -> 312 bits inside the base circle)
     cylinder_bit_threshold: float = 0.002     # mu_psi: denser bits than matching's 0.01
+    cylinder_top_cells: int = 0               # 0: every cell above the threshold; K: the K largest
     max_codes_per_finger: int = 40            # most reliable minutiae indexed per gallery finger
-    neighbours: int = 20                      # gallery cylinders retrieved per probe minutia
+    neighbours: int = 20                      # gallery cylinders retrieved per probe minutia ...
+    neighbours_codes: int = 1_000_000         # ... up to this many codes; beyond, x sqrt(codes / this)
     shortlist: int = 100                      # fingers re-scored natively per probe finger
     flat_max_codes: int = 200_000             # exact (flat) Hamming search up to this many codes
     lists_per_sqrt_code: float = 4.0          # IVF lists = this x sqrt(codes) when (re)trained ...
@@ -202,7 +207,7 @@ class IndexParams:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise InvalidParameterError(f"IndexParams.{f.name} must be a finite number, got {value!r}")
-        positive = ("cylinder_radius_px", "cylinder_bit_threshold", "max_codes_per_finger", "neighbours",
+        positive = ("cylinder_radius_px", "cylinder_bit_threshold", "max_codes_per_finger", "neighbours", "neighbours_codes",
                     "shortlist", "flat_max_codes", "lists_per_sqrt_code", "max_lists", "train_codes_per_list",
                     "train_iterations", "probe_lists")
         for name in positive:
@@ -220,4 +225,4 @@ class IndexParams:
         """The :class:`MatchingParams` whose cylinders are the indexing codes."""
         return MatchingParams(radius_px=self.cylinder_radius_px, spatial_cells=self.cylinder_spatial_cells,
                               angular_cells=self.cylinder_angular_cells,
-                              bit_threshold=self.cylinder_bit_threshold)
+                              bit_threshold=self.cylinder_bit_threshold, bit_top_cells=self.cylinder_top_cells)

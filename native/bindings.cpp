@@ -81,6 +81,7 @@ Model make_model(const py::dict& given) {
     set_field(values, "sigma_spatial_px", p.sigma_spatial_px);
     set_field(values, "sigma_direction_rad", p.sigma_direction_rad);
     set_field(values, "bit_threshold", p.bit_threshold);
+    set_field(values, "bit_top_cells", p.top_cells);
     set_field(values, "hull_offset_px", p.hull_offset_px);
     set_field(values, "min_valid_cells", p.min_valid_cells);
     set_field(values, "min_contributors", p.min_contributors);

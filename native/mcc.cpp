@@ -302,8 +302,10 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     // Sums of eq. 4 in the stored order, cell c = k * C + r (r: the r-th cell inside the base circle).
     std::vector<double> section(nd), directional(nd), sum(static_cast<std::size_t>(cells) + 8);
     std::vector<double> along_u(ns), along_v(ns), gauss_u(ns), gauss_v(ns);
+    std::vector<int> top;
     const double ratio_step = std::exp(-2.0 * step * step / two_var_s);
     const int circle_cells = model->circle_cells;
+    std::vector<std::uint64_t> section_valid((circle_cells + 63) / 64);
     std::vector<std::uint8_t> cell_ok(circle_cells);   // validity of the cells inside the base circle
     std::vector<double> px(circle_cells), py(circle_cells);
     for (int k = 0; k < nd; ++k) section[k] = -kPi + (k + 0.5) * delta_d;   // MCC eq. 3
@@ -405,14 +407,31 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             for (; b < end; ++b) on |= static_cast<std::uint64_t>(s[b] >= threshold) << b;
             values[w] = on;
         }
-        for (int r = 0; r < circle_cells; ++r) {
-            if (!cell_ok[r]) continue;
-            for (int k = 0; k < nd; ++k) {
-                const int c = k * circle_cells + r;
-                valid[c >> 6] |= std::uint64_t{1} << (c & 63);
+        std::fill(section_valid.begin(), section_valid.end(), 0);   // the C validity bits of a section ...
+        for (int r = 0; r < circle_cells; ++r) section_valid[r >> 6] |= static_cast<std::uint64_t>(cell_ok[r]) << (r & 63);
+        for (int k = 0; k < nd; ++k) {                                   // ... copied at bit k * C
+            for (int w = 0; w < static_cast<int>(section_valid.size()); ++w) {
+                const int at = k * circle_cells + w * 64, shift = at & 63;
+                valid[at >> 6] |= section_valid[w] << shift;
+                if (shift != 0 && (at >> 6) + 1 < words) valid[(at >> 6) + 1] |= section_valid[w] >> (64 - shift);
             }
         }
         for (int w = 0; w < words; ++w) values[w] &= valid[w];
+        if (p.top_cells > 0) {
+            // Fixed-weight variant (the index codes): of the cells set above, only the top_cells
+            // largest sums, ties by cell, so that codes of any density compare by their overlap.
+            top.clear();
+            for (int c = 0; c < cells; ++c) {
+                if (values[c >> 6] >> (c & 63) & 1) top.push_back(c);
+            }
+            if (static_cast<int>(top.size()) > p.top_cells) {
+                const double* s = sum.data();
+                std::nth_element(top.begin(), top.begin() + p.top_cells, top.end(),
+                                 [s](int l, int r) { return s[l] > s[r] || (s[l] == s[r] && l < r); });
+                std::fill(values, values + words, 0);
+                for (int i = 0; i < p.top_cells; ++i) values[top[i] >> 6] |= std::uint64_t{1} << (top[i] & 63);
+            }
+        }
         int value_count = 0;
         for (int w = 0; w < words; ++w) value_count += __builtin_popcountll(values[w]);
         t.value_count[m] = value_count;

@@ -28,6 +28,7 @@ struct MccParams {
     double hull_offset_px = 50.0;
     double min_valid_cells = 0.75;
     int min_contributors = 2;
+    int top_cells = 0;                   // 0: Psi_Bit; K: only the K largest cells above bit_threshold
     double min_matchable_cells = 0.60;
     double max_direction_diff_rad = 1.5707963267948966;
     int min_pairs = 4;

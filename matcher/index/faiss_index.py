@@ -35,7 +35,7 @@ from matcher.matching import Matcher, _native
 from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
 
-__all__ = ["MccIndex", "MINUTIA_BITS"]
+__all__ = ["MccIndex", "MINUTIA_BITS", "stored_params"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,12 @@ def _ivf(index: Any) -> Any:
     """The index as a ``faiss.IndexBinaryIVF``, or None when it is another kind."""
     index = faiss.downcast_IndexBinary(index)
     return index if isinstance(index, faiss.IndexBinaryIVF) else None
+
+
+def stored_params(fields: dict[str, Any]) -> IndexParams:
+    """The :class:`IndexParams` of a stored index (files written before ``cylinder_top_cells``
+    existed hold threshold codes: 0)."""
+    return IndexParams(**{"cylinder_top_cells": 0, **fields})
 
 
 class MccIndex:
@@ -95,7 +101,7 @@ class MccIndex:
         codes = self._codes(values[usable])
         if len(codes) == 0:
             return [], []
-        k = min(self.params.neighbours, self._index.ntotal)
+        k = min(self.neighbours, self._index.ntotal)
         _, labels = self._index.search(codes, k)
         found = labels >= 0
         # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
@@ -114,6 +120,15 @@ class MccIndex:
             if len(chosen) == self.params.shortlist:
                 break
         return chosen, templates
+
+    @property
+    def neighbours(self) -> int:
+        """Codes retrieved per probe cylinder: ``neighbours`` up to ``neighbours_codes`` stored
+        codes, then growing with the square root of the code count. A mate's cylinder ranks
+        lower among more codes; at 100,000 fingers (4.9 million codes) 45 retrieve more mates
+        than 20 (docs/INDEX.md), in galleries of a few thousand fingers 20 rank them better."""
+        p = self.params
+        return min(1024, max(p.neighbours, round(p.neighbours * math.sqrt(self.codes / p.neighbours_codes))))
 
     def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
         """Native re-scoring of the shortlist; each candidate is prepared in a worker and dropped."""
@@ -173,7 +188,7 @@ class MccIndex:
     def from_bytes(cls, records: Records, header: dict[str, Any], data: bytes, *, where: str) -> MccIndex:
         """Rebuild from :meth:`stored`'s header and bytes; :class:`CorruptGalleryError` if they disagree."""
         try:
-            params = IndexParams(**header["params"])
+            params = stored_params(header["params"])
             source = cls(records, params)
             index = faiss.deserialize_index_binary(np.frombuffer(data, dtype=np.uint8))
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

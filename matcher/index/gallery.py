@@ -25,7 +25,7 @@ import numpy as np
 from matcher.errors import CorruptGalleryError, DuplicateIdError, InvalidParameterError
 from matcher.index import store
 from matcher.index.candidates import CandidateSource, Exhaustive
-from matcher.index.faiss_index import MccIndex
+from matcher.index.faiss_index import MccIndex, stored_params
 from matcher.index.records import Records, check_fingers, check_position, check_subject
 from matcher.matching import Matcher, fmr_for_score, fuse
 from matcher.matching.mcc import _thread_count
@@ -347,7 +347,7 @@ class Gallery:
         params = None
         if reuse:
             try:
-                params = IndexParams(**stored_index["params"])  # type: ignore[index]
+                params = stored_params(stored_index["params"])  # type: ignore[index]
             except (KeyError, TypeError, InvalidParameterError) as exc:
                 raise CorruptGalleryError(f"gallery file {path}: candidate index parameters: {exc}") from None
         gallery = cls(mode=chosen, index_params=params)

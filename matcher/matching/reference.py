@@ -166,9 +166,16 @@ def cylinders(template: Template, params: MatchingParams = DEFAULT_PARAMS) -> Cy
         alpha = angle_diff(section[:, None], d_theta[None, :])       # (nd, n-1)
         directional = 0.5 * (erf((alpha + delta_d / 2) / root2_sd) - erf((alpha - delta_d / 2) / root2_sd))
         contribution = spatial @ directional.T                       # (cells2d, nd): MCC eq. 4 sum
-        bits = (contribution >= params.bit_threshold).T[:, circle].ravel()   # Psi_Bit, c = k * C + r
+        stored = contribution.T[:, circle].ravel()                   # cell c = k * C + r
         ok = np.tile(cell_ok[circle], nd)
-        values[m] = _pack((bits & ok)[None, :], words)[0]
+        bits = (stored >= params.bit_threshold) & ok                 # Psi_Bit
+        if 0 < params.bit_top_cells < np.count_nonzero(bits):
+            # fixed-weight variant: the bit_top_cells largest of those cells, ties by cell
+            candidates = np.flatnonzero(bits)
+            best = candidates[np.lexsort((candidates, -stored[candidates]))[:params.bit_top_cells]]
+            bits = np.zeros_like(bits)
+            bits[best] = True
+        values[m] = _pack(bits[None, :], words)[0]
         valid[m] = _pack(ok[None, :], words)[0]
         contributors = np.sum((X[others] - X[m]) ** 2 + (Y[others] - Y[m]) ** 2
                               <= (params.radius_px + reach) ** 2)

@@ -106,15 +106,45 @@ def test_index_round_trip_keeps_the_index(indexed: Gallery, probes: list[Templat
 def test_index_that_disagrees_with_its_header_is_rejected(indexed: Gallery, tmp_path: Path) -> None:
     path = tmp_path / "g.bsmg"
     indexed.save(path)
+    _rewrite_header(path, lambda header: header["index"].update(codes=header["index"]["codes"] + 1))
+    with pytest.raises(CorruptGalleryError, match="candidate index"):
+        Gallery.load(path)
+
+
+def _rewrite_header(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """Apply ``change`` to the JSON header of a gallery file and re-seal its checksum."""
     data = path.read_bytes()
     (length,) = struct.unpack_from("<I", data, 8)
     header = json.loads(data[12:12 + length])
-    header["index"]["codes"] += 1
+    change(header)
     encoded = json.dumps(header, sort_keys=True).encode()
     body = data[:8] + struct.pack("<I", len(encoded)) + encoded + data[12 + length:-32]
     path.write_bytes(body + hashlib.sha256(body).digest())
-    with pytest.raises(CorruptGalleryError, match="candidate index"):
-        Gallery.load(path)
+
+
+def test_fixed_weight_codes_round_trip_and_older_files_keep_threshold_codes(
+        enrolled: list[Template], probes: list[Template], tmp_path: Path) -> None:
+    fixed = _build(enrolled[:60], "index", IndexParams(cylinder_top_cells=32, shortlist=10))
+    path = tmp_path / "g.bsmg"
+    fixed.save(path)
+    loaded = Gallery.load(path)
+    assert loaded._source.params.cylinder_top_cells == 32  # type: ignore[attr-defined]
+    assert [c.subject for c in loaded.search(enrolled[7], k=1)] == ["s7"]
+    # A file written before the field existed holds threshold codes, and says so by omission.
+    threshold = _build(enrolled[:60], "index", IndexParams(cylinder_top_cells=0, shortlist=10))
+    threshold.save(path)
+    _rewrite_header(path, lambda header: header["index"]["params"].pop("cylinder_top_cells"))
+    old = Gallery.load(path)
+    assert old._source.params.cylinder_top_cells == 0  # type: ignore[attr-defined]
+    assert old.search(probes[7], k=3) == threshold.search(probes[7], k=3)
+
+
+def test_neighbours_grow_with_the_square_root_of_the_codes(enrolled: list[Template]) -> None:
+    small = _build(enrolled[:50], "index", IndexParams(neighbours=20))
+    assert small._source.neighbours == 20  # type: ignore[attr-defined]
+    codes = small._source.codes  # type: ignore[attr-defined]
+    grown = _build(enrolled[:50], "index", IndexParams(neighbours=20, neighbours_codes=codes // 4))
+    assert grown._source.neighbours == 40  # type: ignore[attr-defined]
 
 
 def test_bad_index_params() -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from matcher.matching import _native, reference
 from matcher.matching.mcc import Matcher
-from matcher.params import MatchingParams
+from matcher.params import IndexParams, MatchingParams
 from matcher.template import Template
 from tests.matcher.matching._templates import at_1000_dpi, mated, random_template
 
@@ -137,6 +137,19 @@ def test_cylinders_with_the_largest_grid():
     assert_same_cylinders(random_template(rng, 25, "clustered"), params)
 
 
+@pytest.mark.parametrize("top", [1, 24, 64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_fixed_weight_cylinders_of_random_templates(top, layout):
+    # The index codes: only the `top` largest cells above the threshold (ties by cell).
+    rng = np.random.default_rng([top, LAYOUTS.index(layout)])
+    params = IndexParams(cylinder_top_cells=top).cylinder_params()
+    template = random_template(rng, 40, layout)
+    assert_same_cylinders(template, params)
+    values, _, usable = _native.cylinders(_native.prepare(template, params))
+    counts = np.bitwise_count(values).sum(axis=1)
+    assert counts.max() == top and (counts <= top).all() and usable.any()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, 149), st.integers(0, 149),
                           st.sampled_from([0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi]) | st.floats(0.0, 6.28)),
@@ -156,6 +169,8 @@ def test_cylinders_of_real_templates(db1_templates):
         assert_same_cylinders(template, DEFAULT)
     for key in [(101, 1), (104, 1)]:
         assert_same_cylinders(db1_templates[key], COARSE)
+    for key in [(102, 1), (103, 3)]:
+        assert_same_cylinders(db1_templates[key], IndexParams(cylinder_top_cells=32).cylinder_params())
 
 
 # ---- (c) local similarity matrices ----
