@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#if !BASMA_PORTABLE && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#if !BASMA_PORTABLE && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__) && defined(__AVX512VBMI2__)
 #define BASMA_AVX512_POPCNT 1
 #define BASMA_AVX2 0
 #include <immintrin.h>
@@ -90,8 +90,9 @@ std::vector<Point> convex_hull(std::vector<Point> pts) {
     return lower;
 }
 
-// Inside the hull, or within `offset` of it: the enlarged hull of MCC section 3 (Omega).
-bool inside_hull(const std::vector<Point>& hull, double px, double py, double offset) {
+// Inside the hull, or within `offset` of it: the enlarged hull of MCC section 3 (Omega). The
+// SIMD builds run the same tests in hull_validity.
+[[maybe_unused]] bool inside_hull(const std::vector<Point>& hull, double px, double py, double offset) {
     const std::size_t n = hull.size();
     if (n == 0) return false;
     if (n >= 3) {                                   // inside: left of every edge
@@ -118,56 +119,75 @@ bool inside_hull(const std::vector<Point>& hull, double px, double py, double of
     return false;
 }
 
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+// Vector operations the SIMD kernels share: the ones both instruction sets name alike come from
+// one macro (P: _mm512 or _mm256; S: ps or pd).
+#define BASMA_COMMON_LANE_OPS(P, S, T)                                                 \
+    static V set(T x) { return P##_set1_##S(x); }                                      \
+    static V add(V l, V r) { return P##_add_##S(l, r); }                               \
+    static V sub(V l, V r) { return P##_sub_##S(l, r); }                               \
+    static V mul(V l, V r) { return P##_mul_##S(l, r); }                               \
+    static V div(V l, V r) { return P##_div_##S(l, r); }                               \
+    static V fmadd(V a, V b, V c) { return P##_fmadd_##S(a, b, c); }                   \
+    static V fnmadd(V a, V b, V c) { return P##_fnmadd_##S(a, b, c); }                \
+    static V sqrt(V x) { return P##_sqrt_##S(x); }                                     \
+    static V min(V l, V r) { return P##_min_##S(l, r); }                               \
+    static V max(V l, V r) { return P##_max_##S(l, r); }
+
+// Doubles, 8 lanes with AVX-512, 4 with AVX2; comparisons give a bit mask of the lanes.
+struct DoubleLanes {
+#if BASMA_AVX512_POPCNT
+    using V = __m512d;
+    static constexpr int width = 8;
+    BASMA_COMMON_LANE_OPS(_mm512, pd, double)
+    static V load(const double* p, int count) {
+        return _mm512_maskz_loadu_pd(static_cast<__mmask8>(count >= 8 ? 0xFF : (1u << count) - 1u), p);
+    }
+    static unsigned ge(V l, V r) { return _mm512_cmp_pd_mask(l, r, _CMP_GE_OQ); }
+    static unsigned le(V l, V r) { return _mm512_cmp_pd_mask(l, r, _CMP_LE_OQ); }
+#else
+    using V = __m256d;
+    static constexpr int width = 4;
+    BASMA_COMMON_LANE_OPS(_mm256, pd, double)
+    static V load(const double* p, int count) {
+        if (count >= 4) return _mm256_loadu_pd(p);
+        alignas(32) double part[4] = {0.0, 0.0, 0.0, 0.0};
+        for (int l = 0; l < count; ++l) part[l] = p[l];
+        return _mm256_load_pd(part);
+    }
+    static unsigned ge(V l, V r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_GE_OQ))); }
+    static unsigned le(V l, V r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_LE_OQ))); }
+#endif
+};
+#endif
+
 // Cell validity of MCC eq. 5 for the cells inside the base circle of one cylinder at once:
 // inside the hull, or within `offset` of one of its edges (the enlarged hull Omega). The tests
 // of inside_hull, edge by edge over a vector of cells; the distances are only computed for a
 // vector with a cell outside the hull.
 void hull_validity(const std::vector<Point>& hull, const double* px, const double* py, int cells, double offset,
                    std::uint8_t* ok) {
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
     const int n = static_cast<int>(hull.size());
     const double offset2 = offset * offset;
-#if BASMA_AVX512_POPCNT || BASMA_AVX2
-#if BASMA_AVX512_POPCNT
-    using Vec = __m512d;
-    constexpr int width = 8;
-    auto load = [](const double* p, int count) {
-        return _mm512_maskz_loadu_pd(static_cast<__mmask8>(count >= 8 ? 0xFF : (1u << count) - 1u), p);
-    };
-    auto set = [](double x) { return _mm512_set1_pd(x); };
-    auto ge = [](Vec l, Vec r) { return static_cast<unsigned>(_mm512_cmp_pd_mask(l, r, _CMP_GE_OQ)); };
-    auto le = [](Vec l, Vec r) { return static_cast<unsigned>(_mm512_cmp_pd_mask(l, r, _CMP_LE_OQ)); };
-    auto add = [](Vec l, Vec r) { return _mm512_add_pd(l, r); };
-    auto sub = [](Vec l, Vec r) { return _mm512_sub_pd(l, r); };
-    auto mul = [](Vec l, Vec r) { return _mm512_mul_pd(l, r); };
-    auto div = [](Vec l, Vec r) { return _mm512_div_pd(l, r); };
-    auto clamp01 = [](Vec x) { return _mm512_min_pd(_mm512_set1_pd(1.0), _mm512_max_pd(_mm512_setzero_pd(), x)); };
-#else
-    using Vec = __m256d;
-    constexpr int width = 4;
-    auto load = [](const double* p, int count) {
-        if (count >= 4) return _mm256_loadu_pd(p);
-        alignas(32) double part[4] = {0.0, 0.0, 0.0, 0.0};
-        for (int l = 0; l < count; ++l) part[l] = p[l];
-        return _mm256_load_pd(part);
-    };
-    auto set = [](double x) { return _mm256_set1_pd(x); };
-    auto ge = [](Vec l, Vec r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_GE_OQ))); };
-    auto le = [](Vec l, Vec r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_LE_OQ))); };
-    auto add = [](Vec l, Vec r) { return _mm256_add_pd(l, r); };
-    auto sub = [](Vec l, Vec r) { return _mm256_sub_pd(l, r); };
-    auto mul = [](Vec l, Vec r) { return _mm256_mul_pd(l, r); };
-    auto div = [](Vec l, Vec r) { return _mm256_div_pd(l, r); };
-    auto clamp01 = [](Vec x) { return _mm256_min_pd(_mm256_set1_pd(1.0), _mm256_max_pd(_mm256_setzero_pd(), x)); };
-#endif
+    using L = DoubleLanes;
+    using Vec = L::V;
+    constexpr int width = L::width;
+    auto set = L::set;
+    auto add = L::add;
+    auto sub = L::sub;
+    auto mul = L::mul;
+    auto div = L::div;
+    auto clamp01 = [](Vec x) { return L::min(L::set(1.0), L::max(L::set(0.0), x)); };
     constexpr unsigned all = (1u << width) - 1u;
     for (int q0 = 0; q0 < cells; q0 += width) {
         const int count = std::min(width, cells - q0);
-        const Vec x = load(px + q0, count), y = load(py + q0, count);
+        const Vec x = L::load(px + q0, count), y = L::load(py + q0, count);
         unsigned valid = n >= 3 ? all : 0u;
         for (int i = 0; i < n && n >= 3 && valid != 0; ++i) {     // inside: left of every edge
             const Point& a = hull[i];
             const Point& b = hull[(i + 1) % n];
-            valid &= ge(sub(mul(set(b.x - a.x), sub(y, set(a.y))), mul(set(b.y - a.y), sub(x, set(a.x)))), set(0.0));
+            valid &= L::ge(sub(mul(set(b.x - a.x), sub(y, set(a.y))), mul(set(b.y - a.y), sub(x, set(a.x)))), set(0.0));
         }
         for (int i = 0; i < n && valid != all; ++i) {             // else: within offset of an edge
             const Point& a = hull[i];
@@ -176,7 +196,7 @@ void hull_validity(const std::vector<Point>& hull, const double* px, const doubl
             const Vec rx = sub(x, set(a.x)), ry = sub(y, set(a.y));
             const Vec t = length2 > 0 ? clamp01(div(add(mul(rx, set(ex)), mul(ry, set(ey))), set(length2))) : set(0.0);
             const Vec dx = sub(x, add(set(a.x), mul(t, set(ex)))), dy = sub(y, add(set(a.y), mul(t, set(ey))));
-            valid |= le(add(mul(dx, dx), mul(dy, dy)), set(offset2));
+            valid |= L::le(add(mul(dx, dx), mul(dy, dy)), set(offset2));
         }
         for (int l = 0; l < count; ++l) ok[q0 + l] = (valid >> l) & 1u;
     }
@@ -265,7 +285,6 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     t.model = model;
     t.n = n;
     const int words = model->words;
-    const int ns2 = p.spatial_cells * p.spatial_cells;
     const int nd = p.angular_cells;
     t.X.resize(n);
     t.Y.resize(n);
@@ -589,18 +608,18 @@ inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P]
     }
 }
 
-// The four popcounts of MCC section 4.1 for one pair of cylinders, cylinder by cylinder, for
-// builds without AVX-512. Exact shortcuts: validity is the same in every section of a
-// cylinder, so the matchable cells are N_D times those of the first section; and where a
-// cylinder is valid everywhere, the other's masked vector is its whole vector, whose norm is
-// stored (c_b|a = c_b), and the matchable cells are the other's valid cells.
-int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
-                                  std::uint16_t* out_bins) {
+
+}  // namespace
+
+// The non-zero local similarities (MCC section 4.1 and eq. 17) of every usable probe cylinder
+// with the candidate cylinders inside its direction window. AVX-512: one probe cylinder against
+// 8 candidate cylinders per step (the blocked layout), the four popcounts accumulated per lane,
+// the similarities of the 8 pairs computed at once and the non-zero ones appended.
+int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
+                         std::uint16_t* out_bins) {
     const MccParams& p = a.model->params;
     const int words = a.model->words;
     const int section_cells = a.model->circle_cells;
-    const int section_words = section_cells / 64;
-    const std::uint64_t section_tail = section_cells % 64 ? (std::uint64_t{1} << (section_cells % 64)) - 1 : 0;
     const int all_cells = section_cells * p.angular_cells;
     const double min_matchable = p.min_matchable_cells * all_cells;
     const double limit = p.max_direction_diff_rad;
@@ -610,10 +629,17 @@ int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* 
         if (!a.usable[i]) continue;
         const std::uint64_t* ca = a.values(i);
         const std::uint64_t* va = a.valid(i);
-        const bool full_a = a.valid_count[i] == all_cells;
         const double theta = a.angled[i];
         int first[2], last[2];
         const int ranges = direction_window(b, theta, limit, first, last);
+#if !BASMA_AVX512_POPCNT
+        // Cylinder by cylinder, with exact shortcuts: validity is the same in every section of a
+        // cylinder, so the matchable cells are N_D times those of the first section; where a
+        // cylinder is valid everywhere, the other's masked vector is its whole vector, whose norm
+        // is stored (c_b|a = c_b), and the matchable cells are the other's valid cells.
+        const int section_words = section_cells / 64;
+        const std::uint64_t section_tail = section_cells % 64 ? (std::uint64_t{1} << (section_cells % 64)) - 1 : 0;
+        const bool full_a = a.valid_count[i] == all_cells;
         for (int r = 0; r < ranges; ++r) {
             for (int k = first[r]; k < last[r]; ++k) {
                 const int j = b.by_angle[k];
@@ -629,19 +655,18 @@ int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* 
                     int count[1];
                     count_and<1>(ca, {cb}, words, count);
                     both = count[0];
-                } else if (full_a) {                           // c_b|a = c_b
-                    matchable = b.valid_count[j];
-                    nb = b.value_count[j];
+                } else if (full_a || full_b) {
+                    // One cylinder valid everywhere: the other's masked vector is its whole vector
+                    // (stored norm); the full one's is masked by the other's validity.
+                    const std::uint64_t* c_full = full_a ? ca : cb;
+                    const std::uint64_t* c_part = full_a ? cb : ca;
+                    const std::uint64_t* v_part = full_a ? vb : va;
                     int count[2];
-                    count_and<2>(ca, {vb, cb}, words, count);
-                    na = count[0];
-                    both = count[1];
-                } else if (full_b) {                           // c_a|b = c_a
-                    matchable = a.valid_count[i];
-                    na = a.value_count[i];
-                    int count[2];
-                    count_and<2>(cb, {va, ca}, words, count);
-                    nb = count[0];
+                    count_and<2>(c_full, {v_part, c_part}, words, count);
+                    const int n_part = full_a ? b.value_count[j] : a.value_count[i];
+                    matchable = full_a ? b.valid_count[j] : a.valid_count[i];
+                    na = full_a ? count[0] : n_part;
+                    nb = full_a ? n_part : count[0];
                     both = count[1];
                 } else {
                     int section = 0;
@@ -663,39 +688,12 @@ int nonzero_similarities_pairwise(const Prepared& a, const Prepared& b, double* 
                 ++m;
             }
         }
-    }
-    return m;
-}
-
-}  // namespace
-
-// One probe cylinder against 8 candidate cylinders per step (the blocked layout): the four
-// popcounts of MCC section 4.1 accumulate per lane, then the similarity of eq. 17 is
-// computed for the 8 pairs at once and the non-zero ones are appended.
-int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
-                         std::uint16_t* out_bins) {
-#if !BASMA_AVX512_POPCNT
-    return nonzero_similarities_pairwise(a, b, out_values, out_codes, out_bins);
 #else
-    const MccParams& p = a.model->params;
-    const int words = a.model->words;
-    const double min_matchable = p.min_matchable_cells * a.model->circle_cells * p.angular_cells;
-    const double limit = p.max_direction_diff_rad;
-    constexpr int lanes = Prepared::kLanes;
-    const double* root = a.model->root.data();
-    int m = 0;
-    for (int i = 0; i < a.n; ++i) {
-        if (!a.usable[i]) continue;
-        const std::uint64_t* ca = a.values(i);
-        const std::uint64_t* va = a.valid(i);
-        const double theta = a.angled[i];
-        int first[2], last[2];
-        const int ranges = direction_window(b, theta, limit, first, last);
+        constexpr int lanes = Prepared::kLanes;
         for (int r = 0; r < ranges; ++r) {
             for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
                 const std::uint64_t* block = b.block(g);
                 const int base = g * lanes;
-#if BASMA_AVX512_POPCNT
                 __m512i matchable = _mm512_setzero_si512(), na = matchable, nb = matchable, both = matchable;
                 for (int w = 0; w < words; ++w) {
                     const __m512i cb = _mm512_load_si512(block + (2 * w) * lanes);
@@ -740,12 +738,11 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 _mm512_mask_compressstoreu_pd(out_values + m, keep, value);
                 _mm256_mask_compressstoreu_epi32(out_codes + m, keep, code);
                 m += __builtin_popcount(keep);
-#endif
             }
         }
+#endif
     }
     return m;
-#endif
 }
 
 namespace {
@@ -804,6 +801,90 @@ int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch&
     return nr;
 }
 
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+// The float vector operations of the compatibility kernel: 16 lanes with AVX-512, 8 with AVX2.
+struct FloatLanes {
+#if BASMA_AVX512_POPCNT
+    using V = __m512;
+    static constexpr int width = 16;
+    BASMA_COMMON_LANE_OPS(_mm512, ps, float)
+    static V abs(V x) { return _mm512_abs_ps(x); }
+    static V round(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static V floor(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+    static V pow2(V r, V n) { return _mm512_scalef_ps(r, n); }   // r * 2^n
+    static __mmask16 lanes(int count) { return static_cast<__mmask16>(count >= 16 ? 0xFFFF : (1u << count) - 1u); }
+    static V load(const float* p, int count) { return _mm512_maskz_loadu_ps(lanes(count), p); }
+    static V gather(const float* base, const int* index, int count) {
+        const __mmask16 m = lanes(count);
+        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_maskz_loadu_epi32(m, index), base, 4);
+    }
+    static void store(float* p, V x, int count) { _mm512_mask_storeu_ps(p, lanes(count), x); }
+#else
+    using V = __m256;
+    static constexpr int width = 8;
+    BASMA_COMMON_LANE_OPS(_mm256, ps, float)
+    static V abs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+    static V round(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static V floor(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+    static V pow2(V r, V n) {                                          // r * 2^n, |n| <= 126
+        const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+        return _mm256_mul_ps(r, _mm256_castsi256_ps(bits));
+    }
+    static __m256i lanes(int count) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    static V load(const float* p, int count) { return _mm256_maskload_ps(p, lanes(count)); }
+    static V gather(const float* base, const int* index, int count) {   // index 0 in unused lanes
+        return _mm256_i32gather_ps(base, _mm256_maskload_epi32(index, lanes(count)), 4);
+    }
+    static void store(float* p, V x, int count) { _mm256_maskstore_ps(p, lanes(count), x); }
+#endif
+};
+
+// Row t of the compatibilities, L::width seed pairs k at a time (see compatibility()).
+template <class L>
+void compatibility_row(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
+                       const float* delta, const int* rows, const int* cols, const float* rad_a, const float* rad_b,
+                       int t, int nr, float* rho_t) {
+    using V = typename L::V;
+    const V axt = L::set(ax[t]), ayt = L::set(ay[t]), bxt = L::set(bx[t]), byt = L::set(by[t]);
+    const V deltat = L::set(delta[t]), one = L::set(1.0f);
+    auto exp = [](V x) {    // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
+        x = L::min(L::max(x, L::set(-87.0f)), L::set(87.0f));
+        const V y = L::mul(x, L::set(1.4426950408889634f));
+        const V n = L::round(y);
+        const V z = L::mul(L::sub(y, n), L::set(0.6931471805599453f));
+        V r = L::fmadd(z, L::set(1.0f / 720), L::set(1.0f / 120));
+        r = L::fmadd(r, z, L::set(1.0f / 24));
+        r = L::fmadd(r, z, L::set(1.0f / 6));
+        r = L::fmadd(r, z, L::set(0.5f));
+        r = L::fmadd(r, z, L::set(1.0f));
+        r = L::fmadd(r, z, L::set(1.0f));
+        return L::pow2(r, n);
+    };
+    auto term = [&](V d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
+        return L::add(one, exp(L::mul(L::set(static_cast<float>(-tau)), L::sub(d, L::set(static_cast<float>(mu))))));
+    };
+    const V pi = L::set(static_cast<float>(kPi)), two_pi = L::set(static_cast<float>(kTwoPi));
+    auto wrapped_abs = [&](V x) {   // |x wrapped into [-pi, pi)|
+        const V turns = L::floor(L::mul(L::add(x, pi), L::set(1.0f / static_cast<float>(kTwoPi))));
+        return L::abs(L::fnmadd(turns, two_pi, x));
+    };
+    for (int k = 0; k < nr; k += L::width) {
+        const int count = nr - k;
+        const V dxa = L::sub(L::load(ax + k, count), axt), dya = L::sub(L::load(ay + k, count), ayt);
+        const V dxb = L::sub(L::load(bx + k, count), bxt), dyb = L::sub(L::load(by + k, count), byt);
+        const V d1 = L::abs(L::sub(L::sqrt(L::fmadd(dxa, dxa, L::mul(dya, dya))), L::sqrt(L::fmadd(dxb, dxb, L::mul(dyb, dyb)))));
+        const V d2 = wrapped_abs(L::sub(deltat, L::load(delta + k, count)));
+        const V d3 = wrapped_abs(L::sub(L::gather(rad_a, rows + k, count), L::gather(rad_b, cols + k, count)));
+        const V denominator = L::mul(L::mul(term(d1, p.distance_mu_px, p.distance_tau),
+                                            term(d2, p.direction_mu_rad, p.direction_tau)),
+                                     term(d3, p.radial_mu_rad, p.radial_tau));
+        L::store(rho_t + k, L::div(one, denominator), count);
+    }
+}
+#endif
+
 // Compatibility rho(t, k) of every two seed pairs (MCC eq. 21): the product of the sigmoids
 // Z(d1), Z(d2), Z(d3) of the differences in distance (d1), relative direction (d2) and radial
 // angle (eq. 20, d3), computed as 1 / ((1 + e1)(1 + e2)(1 + e3)) with e_i = exp(-tau_i (d_i - mu_i));
@@ -829,102 +910,8 @@ void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
         const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;
         const float* rad_b = b.radial.data() + static_cast<std::size_t>(cols[t]) * b.n;
         float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
-#if BASMA_AVX512_POPCNT
-        const __m512 axt = _mm512_set1_ps(ax[t]), ayt = _mm512_set1_ps(ay[t]);
-        const __m512 bxt = _mm512_set1_ps(bx[t]), byt = _mm512_set1_ps(by[t]);
-        const __m512 deltat = _mm512_set1_ps(delta[t]);
-        const __m512 one = _mm512_set1_ps(1.0f);
-        auto exp16 = [](__m512 x) {   // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
-            x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
-            const __m512 y = _mm512_mul_ps(x, _mm512_set1_ps(1.4426950408889634f));
-            const __m512 n = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            const __m512 z = _mm512_mul_ps(_mm512_sub_ps(y, n), _mm512_set1_ps(0.6931471805599453f));
-            __m512 r = _mm512_fmadd_ps(z, _mm512_set1_ps(1.0f / 720), _mm512_set1_ps(1.0f / 120));
-            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f / 24));
-            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f / 6));
-            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(0.5f));
-            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f));
-            r = _mm512_fmadd_ps(r, z, _mm512_set1_ps(1.0f));
-            return _mm512_scalef_ps(r, n);
-        };
-        auto term = [&](__m512 d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
-            return _mm512_add_ps(one, exp16(_mm512_mul_ps(_mm512_set1_ps(static_cast<float>(-tau)),
-                                                          _mm512_sub_ps(d, _mm512_set1_ps(static_cast<float>(mu))))));
-        };
-        const __m512 pi = _mm512_set1_ps(static_cast<float>(kPi)), two_pi = _mm512_set1_ps(static_cast<float>(kTwoPi));
-        auto wrapped_abs = [&](__m512 x) {   // |x wrapped into [-pi, pi)|
-            const __m512 turns = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_add_ps(x, pi), _mm512_set1_ps(1.0f / static_cast<float>(kTwoPi))),
-                                                      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-            return _mm512_abs_ps(_mm512_fnmadd_ps(turns, two_pi, x));
-        };
-        for (int k = 0; k < nr; k += 16) {
-            const __mmask16 lanes = static_cast<__mmask16>(nr - k >= 16 ? 0xFFFF : (1u << (nr - k)) - 1u);
-            const __m512 dxa = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, ax + k), axt);
-            const __m512 dya = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, ay + k), ayt);
-            const __m512 dxb = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, bx + k), bxt);
-            const __m512 dyb = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, by + k), byt);
-            const __m512 d1 = _mm512_abs_ps(_mm512_sub_ps(_mm512_sqrt_ps(_mm512_fmadd_ps(dxa, dxa, _mm512_mul_ps(dya, dya))),
-                                                          _mm512_sqrt_ps(_mm512_fmadd_ps(dxb, dxb, _mm512_mul_ps(dyb, dyb)))));
-            const __m512 d2 = wrapped_abs(_mm512_sub_ps(deltat, _mm512_maskz_loadu_ps(lanes, delta + k)));
-            const __m512i ra = _mm512_maskz_loadu_epi32(lanes, rows + k);
-            const __m512i cb = _mm512_maskz_loadu_epi32(lanes, cols + k);
-            const __m512 d3 = wrapped_abs(_mm512_sub_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, ra, rad_a, 4),
-                                                        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, cb, rad_b, 4)));
-            const __m512 denominator = _mm512_mul_ps(_mm512_mul_ps(term(d1, p.distance_mu_px, p.distance_tau),
-                                                                   term(d2, p.direction_mu_rad, p.direction_tau)),
-                                                     term(d3, p.radial_mu_rad, p.radial_tau));
-            _mm512_mask_storeu_ps(rho_t + k, lanes, _mm512_div_ps(one, denominator));
-        }
-#elif BASMA_AVX2
-        const __m256 axt = _mm256_set1_ps(ax[t]), ayt = _mm256_set1_ps(ay[t]);
-        const __m256 bxt = _mm256_set1_ps(bx[t]), byt = _mm256_set1_ps(by[t]);
-        const __m256 deltat = _mm256_set1_ps(delta[t]);
-        const __m256 one = _mm256_set1_ps(1.0f);
-        auto exp8 = [](__m256 x) {    // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
-            x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
-            const __m256 y = _mm256_mul_ps(x, _mm256_set1_ps(1.4426950408889634f));
-            const __m256 n = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            const __m256 z = _mm256_mul_ps(_mm256_sub_ps(y, n), _mm256_set1_ps(0.6931471805599453f));
-            __m256 r = _mm256_fmadd_ps(z, _mm256_set1_ps(1.0f / 720), _mm256_set1_ps(1.0f / 120));
-            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f / 24));
-            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f / 6));
-            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(0.5f));
-            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f));
-            r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(1.0f));
-            // 2^n through the exponent field (|n| <= 126 after the clamp above)
-            const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-            return _mm256_mul_ps(r, _mm256_castsi256_ps(scale));
-        };
-        auto term = [&](__m256 d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
-            return _mm256_add_ps(one, exp8(_mm256_mul_ps(_mm256_set1_ps(static_cast<float>(-tau)),
-                                                         _mm256_sub_ps(d, _mm256_set1_ps(static_cast<float>(mu))))));
-        };
-        const __m256 pi = _mm256_set1_ps(static_cast<float>(kPi)), two_pi = _mm256_set1_ps(static_cast<float>(kTwoPi));
-        const __m256 sign = _mm256_set1_ps(-0.0f);
-        auto abs8 = [sign](__m256 x) { return _mm256_andnot_ps(sign, x); };
-        auto wrapped_abs = [&](__m256 x) {   // |x wrapped into [-pi, pi)|
-            const __m256 turns = _mm256_round_ps(_mm256_mul_ps(_mm256_add_ps(x, pi), _mm256_set1_ps(1.0f / static_cast<float>(kTwoPi))),
-                                                 _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-            return abs8(_mm256_fnmadd_ps(turns, two_pi, x));
-        };
-        for (int k = 0; k < nr; k += 8) {
-            const int count = std::min(8, nr - k);
-            const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            const __m256 dxa = _mm256_sub_ps(_mm256_maskload_ps(ax + k, lanes), axt);
-            const __m256 dya = _mm256_sub_ps(_mm256_maskload_ps(ay + k, lanes), ayt);
-            const __m256 dxb = _mm256_sub_ps(_mm256_maskload_ps(bx + k, lanes), bxt);
-            const __m256 dyb = _mm256_sub_ps(_mm256_maskload_ps(by + k, lanes), byt);
-            const __m256 d1 = abs8(_mm256_sub_ps(_mm256_sqrt_ps(_mm256_fmadd_ps(dxa, dxa, _mm256_mul_ps(dya, dya))),
-                                                 _mm256_sqrt_ps(_mm256_fmadd_ps(dxb, dxb, _mm256_mul_ps(dyb, dyb)))));
-            const __m256 d2 = wrapped_abs(_mm256_sub_ps(deltat, _mm256_maskload_ps(delta + k, lanes)));
-            const __m256i ra = _mm256_maskload_epi32(rows + k, lanes);     // 0 (a valid index) in unused lanes
-            const __m256i cb = _mm256_maskload_epi32(cols + k, lanes);
-            const __m256 d3 = wrapped_abs(_mm256_sub_ps(_mm256_i32gather_ps(rad_a, ra, 4), _mm256_i32gather_ps(rad_b, cb, 4)));
-            const __m256 denominator = _mm256_mul_ps(_mm256_mul_ps(term(d1, p.distance_mu_px, p.distance_tau),
-                                                                   term(d2, p.direction_mu_rad, p.direction_tau)),
-                                                     term(d3, p.radial_mu_rad, p.radial_tau));
-            _mm256_maskstore_ps(rho_t + k, lanes, _mm256_div_ps(one, denominator));
-        }
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, rows, cols, rad_a, rad_b, t, nr, rho_t);
 #else
         for (int k = 0; k < nr; ++k) {
             const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
