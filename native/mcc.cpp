@@ -243,14 +243,12 @@ MccModel::MccModel(const MccParams& p) : params(p) {
     const double step = 2.0 * p.radius_px / ns;
     u.resize(ns * ns);
     v.resize(ns * ns);
-    in_circle.resize(ns * ns);
     for (int i = 0; i < ns; ++i) {
         for (int j = 0; j < ns; ++j) {
             const int q = i * ns + j;                       // MCC eq. 1: cell centres
             u[q] = (i - (ns - 1) / 2.0) * step;
             v[q] = (j - (ns - 1) / 2.0) * step;
-            in_circle[q] = u[q] * u[q] + v[q] * v[q] <= p.radius_px * p.radius_px;
-            if (in_circle[q]) circle_index.push_back(q);
+            if (u[q] * u[q] + v[q] * v[q] <= p.radius_px * p.radius_px) circle_index.push_back(q);
         }
     }
     // Only cells inside the base circle are stored: the others are never valid (eq. 5).

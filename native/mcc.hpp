@@ -61,7 +61,6 @@ public:
     std::vector<int> row_start;            // ... and the circle index r of its first such cell
     std::vector<double> root;       // sqrt(0 .. 2 * bits): the bit-vector norms (MCC section 4.1)
     std::vector<double> u, v;  // cell-centre offsets in the minutia frame, N_S^2 each
-    std::vector<std::uint8_t> in_circle;
 };
 
 struct Prepared {
