@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from datasets import find_image_sets
@@ -18,7 +19,7 @@ from matcher.features import extract
 from matcher.image import load_image
 from matcher.template import Template
 
-__all__ = ["REPO", "data_root", "Extraction", "extract_all", "format_rows"]
+__all__ = ["REPO", "data_root", "Extraction", "extract_all", "format_rows", "latency_ms"]
 
 #: The repository root (``MATCHER_DATA`` defaults to ``../shared/datasets`` relative to it).
 REPO = Path(__file__).resolve().parent.parent
@@ -100,3 +101,11 @@ def format_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
              for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def latency_ms(seconds: Sequence[float]) -> dict[str, float | None]:
+    """``p50_ms``, ``p99_ms`` and ``max_ms`` of latencies given in seconds (None when there are none)."""
+    ms = np.asarray(seconds, dtype=np.float64) * 1e3
+    if ms.size == 0:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import extract_all, format_rows, image_sets
+from benchmarks._common import extract_all, format_rows, image_sets, latency_ms
 from benchmarks._plots import plot_scale
 from benchmarks.speed import cpu_name
 from datasets import list_images
@@ -153,12 +153,9 @@ def _search(gallery: Gallery, probes: list[tuple[str, Template]], k: int) -> dic
         names = [c.subject for c in found]
         ranks.append(names.index(subject) + 1 if subject in names else 0)
     r = np.array(ranks)
-    ms = np.array(times) * 1e3
     return {"rank1": float(np.mean(r == 1)) if len(r) else None,
-            "rank10": float(np.mean((r >= 1) & (r <= 10))) if len(r) else None,
-            "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
-            "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
-            "probes_per_s": float(len(ms) / (ms.sum() / 1e3)) if len(ms) else None, "ranks": ranks}
+            "rank10": float(np.mean((r >= 1) & (r <= 10))) if len(r) else None, **latency_ms(times),
+            "probes_per_s": float(len(times) / sum(times)) if times else None, "ranks": ranks}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import numpy as np
 
+from benchmarks._common import latency_ms
 from benchmarks.speed import cpu_name
 from datasets._cli import positive_int, seconds
 from datasets.synthetic.templates import impression
@@ -128,11 +128,8 @@ async def measure(call: Any, requests: list[tuple[Any, Any]], concurrency: int, 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
-    ms = np.array(latencies) * 1e3
     return {"requests": len(latencies), "seconds": elapsed, "requests_per_s": codes["OK"] / elapsed,
-            "p50_ms": float(np.percentile(ms, 50)) if ms.size else None,
-            "p99_ms": float(np.percentile(ms, 99)) if ms.size else None,
-            "max_ms": float(ms.max()) if ms.size else None, "codes": dict(codes), "outcomes": dict(outcomes)}
+            **latency_ms(latencies), "codes": dict(codes), "outcomes": dict(outcomes)}
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import numpy as np
 
+from benchmarks._common import latency_ms
 from benchmarks.service import _channel, enroll, run_to_report
 from benchmarks.speed import cpu_name
 from datasets._cli import positive_int, seconds
@@ -115,11 +115,8 @@ async def _register(stub: simrpc.SimRegistrationStub, metadata: tuple, args: arg
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(args.concurrency)))
     elapsed = time.perf_counter() - began
-    ms = np.array(latencies) * 1e3
     return {"requests": len(latencies), "seconds": elapsed, "registrations_per_s": codes["OK"] / elapsed,
-            "p50_ms": float(np.percentile(ms, 50)) if ms.size else None,
-            "p99_ms": float(np.percentile(ms, 99)) if ms.size else None,
-            "max_ms": float(ms.max()) if ms.size else None, "codes": dict(codes), "reasons": dict(reasons)}
+            **latency_ms(latencies), "codes": dict(codes), "reasons": dict(reasons)}
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
