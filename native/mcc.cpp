@@ -267,13 +267,18 @@ MccModel::MccModel(const MccParams& p) : params(p) {
     for (std::size_t i = 0; i < root.size(); ++i) root[i] = std::sqrt(static_cast<double>(i));
 }
 
+std::size_t Prepared::Group::nbytes(int words) const {
+    return (by_angle.size() * sizeof(int) + sorted_angle.size() * sizeof(double) +
+            (value_count.size() + valid_count.size()) * sizeof(long long)) +
+           (bits ? static_cast<std::size_t>(blocks) * kLanes * words * (full ? 1 : 2) * sizeof(std::uint64_t) : 0);
+}
+
 std::size_t Prepared::nbytes() const {
     const std::size_t words = static_cast<std::size_t>(model->words);
     return sizeof(Prepared) + (X.size() + Y.size() + radial.size()) * sizeof(float) +
            (angled.size() + sorted_angle.size()) * sizeof(double) + usable.size() + by_angle.size() * sizeof(int) +
-           (value_count.size() + valid_count.size()) * sizeof(int) +
-           (static_cast<std::size_t>(n) + (blocked ? static_cast<std::size_t>(blocks) * kLanes : 0)) * 2 * words *
-               sizeof(std::uint64_t);
+           (value_count.size() + valid_count.size()) * sizeof(int) + static_cast<std::size_t>(n) * 2 * words * 8 +
+           groups[0].nbytes(model->words) + groups[1].nbytes(model->words);
 }
 
 Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y, const float* angle,
@@ -462,27 +467,43 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     }
     std::stable_sort(t.by_angle.begin(), t.by_angle.end(), [&t](int l, int r) { return t.angled[l] < t.angled[r]; });
     for (int i : t.by_angle) t.sorted_angle.push_back(t.angled[i]);
-    constexpr int lanes = Prepared::kLanes;
-    t.blocks = (t.usable_count + lanes - 1) / lanes;
 #if BASMA_AVX512_POPCNT
-    const std::size_t block_words = static_cast<std::size_t>(words) * 2 * lanes;
-    const std::size_t block_bytes = std::max<std::size_t>(64, t.blocks * block_words * 8);
-    void* blocked = std::aligned_alloc(64, block_bytes);
-    if (blocked == nullptr) throw std::bad_alloc();
-    std::memset(blocked, 0, block_bytes);
-    t.blocked = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(blocked), aligned_free);
-    for (int k = 0; k < t.usable_count; ++k) {
-        std::uint64_t* base = t.blocked.get() + (k / lanes) * block_words + k % lanes;
-        const std::uint64_t* values = t.values(t.by_angle[k]);
-        const std::uint64_t* valid = t.valid(t.by_angle[k]);
-        for (int w = 0; w < words; ++w) {
-            base[(2 * w) * lanes] = values[w];
-            base[(2 * w + 1) * lanes] = valid[w];
+    constexpr int lanes = Prepared::kLanes;
+    for (int kind = 0; kind < 2; ++kind) {
+        Prepared::Group& group = t.groups[kind];
+        group.full = kind == 0;
+        for (int i : t.by_angle) {
+            if ((t.valid_count[i] == cells) != group.full) continue;
+            group.by_angle.push_back(i);
+            group.sorted_angle.push_back(t.angled[i]);
+            group.value_count.push_back(t.value_count[i]);
+            group.valid_count.push_back(t.valid_count[i]);
+        }
+        group.count = static_cast<int>(group.by_angle.size());
+        group.blocks = (group.count + lanes - 1) / lanes;
+        const std::size_t padded = static_cast<std::size_t>(group.blocks) * lanes;
+        group.by_angle.resize(padded, 0);
+        group.sorted_angle.resize(padded, 0.0);
+        group.value_count.resize(padded, 0);
+        group.valid_count.resize(padded, 0);
+        const int kinds = group.full ? 1 : 2;                       // values, and validity
+        const std::size_t block_words = static_cast<std::size_t>(words) * kinds * lanes;
+        const std::size_t block_bytes = std::max<std::size_t>(64, group.blocks * block_words * 8);
+        void* blocked = std::aligned_alloc(64, block_bytes);
+        if (blocked == nullptr) throw std::bad_alloc();
+        std::memset(blocked, 0, block_bytes);
+        group.bits = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(blocked), aligned_free);
+        for (int k = 0; k < group.count; ++k) {
+            std::uint64_t* base = group.bits.get() + (k / lanes) * block_words + k % lanes;
+            const std::uint64_t* values = t.values(group.by_angle[k]);
+            const std::uint64_t* valid = t.valid(group.by_angle[k]);
+            for (int w = 0; w < words; ++w) {
+                base[(kinds * w) * lanes] = values[w];
+                if (!group.full) base[(kinds * w + 1) * lanes] = valid[w];
+            }
         }
     }
 #endif
-    t.by_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0);
-    t.sorted_angle.resize(static_cast<std::size_t>(t.blocks) * lanes, 0.0);
 
     const std::size_t n2 = static_cast<std::size_t>(n) * n;
     t.radial.assign(n2, 0.0f);
@@ -535,11 +556,10 @@ void local_similarities(const Prepared& a, const Prepared& b, double* out) {
 
 namespace {
 
-// Positions [first, last) of b's direction order whose direction is within delta_theta of
+// Positions [first, last) of a direction order (sorted, nb entries) whose direction is within delta_theta of
 // theta, as at most two ranges (the window may wrap around 2 pi). A superset by 1e-9 rad; the
 // exact test of eq. 17 is applied per lane.
-int direction_window(const Prepared& b, double theta, double limit, int* first, int* last) {
-    const int nb = b.usable_count;
+int direction_window(const double* sorted, int nb, double theta, double limit, int* first, int* last) {
     if (limit >= kPi) {
         first[0] = 0;
         last[0] = nb;
@@ -547,13 +567,13 @@ int direction_window(const Prepared& b, double theta, double limit, int* first, 
     }
     double lo = theta - limit - 1e-9;
     if (lo < 0) lo += kTwoPi;
-    const double* begin = b.sorted_angle.data();
+    const double* begin = sorted;
     const int start = static_cast<int>(std::lower_bound(begin, begin + nb, lo) - begin);
     const double span = 2 * limit + 2e-9;
     int count = 0;
     while (count < nb) {
         const int k = start + count < nb ? start + count : start + count - nb;
-        double d = b.sorted_angle[k] - lo;
+        double d = sorted[k] - lo;
         if (d < 0) d += kTwoPi;
         if (d > span) break;
         ++count;
@@ -607,12 +627,67 @@ inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P]
 }
 
 
+#if BASMA_AVX512_POPCNT
+// The four popcounts of eq. 17 for one probe cylinder (values ca, validity va) against the 8
+// candidates of one block, per lane: matchable cells |v_a & v_b| (MCC eq. 15), |c_a|b|, |c_b|a|
+// and |c_a|b & c_b|a| = |c_a & c_b| (values are stored masked by their own validity). A full
+// cylinder (every cell valid) makes two of them stored counts: |v_a & v_b| is the other's valid
+// cells and the other's masked vector is its whole vector. The validity is the same in every
+// section, so a partial pair counts the matchable cells of the first section only, times N_D.
+template <bool FullA, bool FullB>
+inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int g, int words, __m512i& matchable,
+                         __m512i& na, __m512i& nb, __m512i& both) {
+    constexpr int lanes = Prepared::kLanes;
+    constexpr int kinds = FullB ? 1 : 2;
+    const MccModel& model = *a.model;
+    const std::uint64_t* block = group.block(g, words);
+    const std::uint64_t* ca = a.values(i);
+    const std::uint64_t* va = a.valid(i);
+    const __m512i lane_values = _mm512_loadu_si512(group.value_count.data() + g * lanes);
+    const __m512i lane_valid = _mm512_loadu_si512(group.valid_count.data() + g * lanes);
+    __m512i count_a = _mm512_setzero_si512(), count_b = count_a, count_both = count_a;
+    for (int w = 0; w < words; ++w) {
+        const __m512i cb = _mm512_load_si512(block + (kinds * w) * lanes);
+        const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
+        count_both = _mm512_add_epi64(count_both, _mm512_popcnt_epi64(_mm512_and_si512(xa, cb)));
+        if constexpr (!FullB) {
+            const __m512i vb = _mm512_load_si512(block + (kinds * w + 1) * lanes);
+            count_a = _mm512_add_epi64(count_a, _mm512_popcnt_epi64(_mm512_and_si512(xa, vb)));
+        }
+        if constexpr (!FullA) {
+            const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w]));
+            count_b = _mm512_add_epi64(count_b, _mm512_popcnt_epi64(_mm512_and_si512(cb, ma)));
+        }
+    }
+    both = count_both;
+    na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
+    nb = FullA ? lane_values : count_b;
+    if constexpr (FullA) {
+        matchable = lane_valid;
+    } else if constexpr (FullB) {
+        matchable = _mm512_set1_epi64(a.valid_count[i]);
+    } else {
+        const int section_cells = model.circle_cells;
+        __m512i section = _mm512_setzero_si512();
+        for (int w = 0; w * 64 < section_cells; ++w) {
+            const int rest = section_cells - w * 64;
+            const std::uint64_t mask = rest >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << rest) - 1;
+            const __m512i vb = _mm512_load_si512(block + (kinds * w + 1) * lanes);
+            const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w] & mask));
+            section = _mm512_add_epi64(section, _mm512_popcnt_epi64(_mm512_and_si512(ma, vb)));
+        }
+        matchable = _mm512_mullo_epi64(section, _mm512_set1_epi64(model.params.angular_cells));
+    }
+}
+#endif
+
 }  // namespace
 
 // The non-zero local similarities (MCC section 4.1 and eq. 17) of every usable probe cylinder
 // with the candidate cylinders inside its direction window. AVX-512: one probe cylinder against
-// 8 candidate cylinders per step (the blocked layout), the four popcounts accumulated per lane,
-// the similarities of the 8 pairs computed at once and the non-zero ones appended.
+// the 8 candidate cylinders of a block per step (Prepared::Group), the popcounts accumulated per
+// lane (block_counts), the similarities of the 8 pairs computed at once and the non-zero ones
+// appended.
 int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
                          std::uint16_t* out_bins) {
     const MccParams& p = a.model->params;
@@ -625,12 +700,12 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
     int m = 0;
     for (int i = 0; i < a.n; ++i) {
         if (!a.usable[i]) continue;
-        const std::uint64_t* ca = a.values(i);
-        const std::uint64_t* va = a.valid(i);
         const double theta = a.angled[i];
         int first[2], last[2];
-        const int ranges = direction_window(b, theta, limit, first, last);
 #if !BASMA_AVX512_POPCNT
+        const std::uint64_t* ca = a.values(i);
+        const std::uint64_t* va = a.valid(i);
+        const int ranges = direction_window(b.sorted_angle.data(), b.usable_count, theta, limit, first, last);
         // Cylinder by cylinder, with exact shortcuts: validity is the same in every section of a
         // cylinder, so the matchable cells are N_D times those of the first section; where a
         // cylinder is valid everywhere, the other's masked vector is its whole vector, whose norm
@@ -688,54 +763,60 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
         }
 #else
         constexpr int lanes = Prepared::kLanes;
-        for (int r = 0; r < ranges; ++r) {
-            for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
-                const std::uint64_t* block = b.block(g);
-                const int base = g * lanes;
-                __m512i matchable = _mm512_setzero_si512(), na = matchable, nb = matchable, both = matchable;
-                for (int w = 0; w < words; ++w) {
-                    const __m512i cb = _mm512_load_si512(block + (2 * w) * lanes);
-                    const __m512i vb = _mm512_load_si512(block + (2 * w + 1) * lanes);
-                    const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
-                    const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w]));
-                    matchable = _mm512_add_epi64(matchable, _mm512_popcnt_epi64(_mm512_and_si512(ma, vb)));
-                    na = _mm512_add_epi64(na, _mm512_popcnt_epi64(_mm512_and_si512(xa, vb)));
-                    nb = _mm512_add_epi64(nb, _mm512_popcnt_epi64(_mm512_and_si512(cb, ma)));
-                    both = _mm512_add_epi64(both, _mm512_popcnt_epi64(_mm512_and_si512(xa, cb)));
+        const bool full_a = a.valid_count[i] == all_cells;
+        for (const Prepared::Group& group : b.groups) {
+            const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
+            for (int r = 0; r < ranges; ++r) {
+                for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
+                    const int base = g * lanes;
+                    __m512i matchable, na, nb, both;
+                    if (full_a && group.full) {
+                        block_counts<true, true>(a, i, group, g, words, matchable, na, nb, both);
+                    } else if (full_a) {
+                        block_counts<true, false>(a, i, group, g, words, matchable, na, nb, both);
+                    } else if (group.full) {
+                        block_counts<false, true>(a, i, group, g, words, matchable, na, nb, both);
+                    } else {
+                        block_counts<false, false>(a, i, group, g, words, matchable, na, nb, both);
+                    }
+                    // Norms from the square-root table (the same doubles as std::sqrt, cheaper than
+                    // three vector square roots).
+                    const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
+                    const __m512d value = _mm512_sub_pd(
+                        _mm512_set1_pd(1.0),
+                        _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8),
+                                      _mm512_add_pd(_mm512_i64gather_pd(na, root, 8), _mm512_i64gather_pd(nb, root, 8))));
+                    // Lanes inside the window, with enough matchable cells and a non-empty masked
+                    // vector on both sides (then the similarity is > 0), directions within delta_theta.
+                    const int lo = std::max(first[r] - base, 0), hi = std::min(last[r] - base, lanes);
+                    __mmask8 keep = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+                    keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
+                    keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
+                    keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
+                    __m512d diff = _mm512_sub_pd(_mm512_set1_pd(theta), _mm512_loadu_pd(group.sorted_angle.data() + base));
+                    diff = _mm512_mask_sub_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(kPi), _CMP_GE_OQ), diff,
+                                              _mm512_set1_pd(kTwoPi));
+                    diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
+                                              _mm512_set1_pd(kTwoPi));
+                    keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
+                    if (keep == 0) continue;
+                    const __m256i code = _mm256_or_si256(
+                        _mm256_set1_epi32(i << 8),
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group.by_angle.data() + base)));
+                    // Value bins (bin_of), 8 at once.
+                    const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
+                    const __m256i above = _mm256_max_epi32(
+                        _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
+                        _mm256_setzero_si256());
+                    const __m128i bin = _mm256_cvtepi32_epi16(
+                        _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
+                    // Compressed in registers and stored whole (the output has kLanes slots of
+                    // slack): a compressing store to memory is microcoded on some CPUs (Zen 4).
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out_bins + m), _mm_maskz_compress_epi16(keep, bin));
+                    _mm512_storeu_pd(out_values + m, _mm512_maskz_compress_pd(keep, value));
+                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_codes + m), _mm256_maskz_compress_epi32(keep, code));
+                    m += __builtin_popcount(keep);
                 }
-                // Norms from the square-root table (the same doubles as std::sqrt, cheaper than
-                // three vector square roots).
-                const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
-                const __m512d value = _mm512_sub_pd(
-                    _mm512_set1_pd(1.0),
-                    _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8),
-                                  _mm512_add_pd(_mm512_i64gather_pd(na, root, 8), _mm512_i64gather_pd(nb, root, 8))));
-                // Lanes inside the window, with enough matchable cells and a non-empty masked
-                // vector on both sides (then the similarity is > 0), directions within delta_theta.
-                const int lo = std::max(first[r] - base, 0), hi = std::min(last[r] - base, lanes);
-                __mmask8 keep = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-                keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
-                keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
-                keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
-                __m512d diff = _mm512_sub_pd(_mm512_set1_pd(theta), _mm512_loadu_pd(b.sorted_angle.data() + base));
-                diff = _mm512_mask_sub_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(kPi), _CMP_GE_OQ), diff,
-                                          _mm512_set1_pd(kTwoPi));
-                diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
-                                          _mm512_set1_pd(kTwoPi));
-                keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
-                const __m256i code = _mm256_or_si256(_mm256_set1_epi32(i << 8),
-                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.by_angle.data() + base)));
-                // Value bins (bin_of), 8 at once.
-                const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
-                const __m256i above = _mm256_max_epi32(
-                    _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
-                    _mm256_setzero_si256());
-                const __m128i bin = _mm256_cvtepi32_epi16(
-                    _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
-                _mm_mask_compressstoreu_epi16(out_bins + m, keep, bin);
-                _mm512_mask_compressstoreu_pd(out_values + m, keep, value);
-                _mm256_mask_compressstoreu_epi32(out_codes + m, keep, code);
-                m += __builtin_popcount(keep);
             }
         }
 #endif

@@ -74,16 +74,30 @@ struct Prepared {
     // n cylinders, each [values: words][valid: words].
     std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
     std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
-    // The candidate-side layout: usable cylinders in increasing direction, in blocks of 8
-    // with their words interleaved (word w of the 8 cylinders is one 512-bit vector), so one
-    // probe cylinder is compared with 8 candidates at once. Padding lanes are all zero. Built
-    // by AVX-512 builds only (the others compare cylinder by cylinder).
+    // Usable cylinders in increasing direction (the direction windows of eq. 17).
+    std::vector<int> by_angle;           // minutia index per sorted position
+    std::vector<double> sorted_angle;    // their directions
+    // The candidate-side layout of AVX-512 builds: the usable cylinders in two groups, those
+    // valid in every cell (full, only their values stored: the validity is all ones) and the
+    // others, each in increasing direction and in blocks of 8 with their words interleaved
+    // (word w of the 8 cylinders is one 512-bit vector), so that one probe cylinder is
+    // compared with 8 candidates at once and a full cylinder needs fewer popcounts. Padding
+    // lanes are all zero. The other builds compare cylinder by cylinder (by_angle above).
     static constexpr int kLanes = 8;
-    int blocks = 0;
-    std::vector<int> by_angle;           // minutia index per sorted position (padded with 0)
-    std::vector<double> sorted_angle;    // their directions (padded with 0)
-    std::unique_ptr<std::uint64_t[], void (*)(void*)> blocked{nullptr, nullptr};
-    const std::uint64_t* block(int g) const { return blocked.get() + static_cast<std::size_t>(g) * model->words * 2 * kLanes; }
+    struct Group {
+        bool full = false;
+        int count = 0, blocks = 0;
+        std::vector<int> by_angle;                       // minutia index per position (padded with 0)
+        std::vector<double> sorted_angle;                // their directions (padded with 0)
+        std::vector<long long> value_count, valid_count; // per position (padded with 0)
+        std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
+        // Block g: per word w, the 8 values (and for a partial group then the 8 validities).
+        const std::uint64_t* block(int g, int words) const {
+            return bits.get() + static_cast<std::size_t>(g) * words * (full ? 1 : 2) * kLanes;
+        }
+        std::size_t nbytes(int words) const;
+    };
+    Group groups[2];                     // [0]: full cylinders, [1]: the others
 
     const std::uint64_t* values(int i) const { return bits.get() + static_cast<std::size_t>(i) * 2 * model->words; }
     const std::uint64_t* valid(int i) const { return values(i) + model->words; }
