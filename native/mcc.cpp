@@ -269,7 +269,7 @@ MccModel::MccModel(const MccParams& p) : params(p) {
 
 std::size_t Prepared::Group::nbytes(int words) const {
     return (by_angle.size() * sizeof(int) + sorted_angle.size() * sizeof(double) +
-            (value_count.size() + valid_count.size()) * sizeof(long long)) +
+            (value_count.size() + valid_count.size()) * sizeof(long long) + value_root.size() * sizeof(double)) +
            (bits ? static_cast<std::size_t>(blocks) * kLanes * words * (full ? 1 : 2) * sizeof(std::uint64_t) : 0);
 }
 
@@ -478,6 +478,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             group.sorted_angle.push_back(t.angled[i]);
             group.value_count.push_back(t.value_count[i]);
             group.valid_count.push_back(t.valid_count[i]);
+            group.value_root.push_back(model->root[t.value_count[i]]);
         }
         group.count = static_cast<int>(group.by_angle.size());
         group.blocks = (group.count + lanes - 1) / lanes;
@@ -486,6 +487,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
         group.sorted_angle.resize(padded, 0.0);
         group.value_count.resize(padded, 0);
         group.valid_count.resize(padded, 0);
+        group.value_root.resize(padded, 0.0);
         const int kinds = group.full ? 1 : 2;                       // values, and validity
         const std::size_t block_words = static_cast<std::size_t>(words) * kinds * lanes;
         const std::size_t block_bytes = std::max<std::size_t>(64, group.blocks * block_words * 8);
@@ -567,26 +569,16 @@ int direction_window(const double* sorted, int nb, double theta, double limit, i
     }
     double lo = theta - limit - 1e-9;
     if (lo < 0) lo += kTwoPi;
-    const double* begin = sorted;
-    const int start = static_cast<int>(std::lower_bound(begin, begin + nb, lo) - begin);
-    const double span = 2 * limit + 2e-9;
-    int count = 0;
-    while (count < nb) {
-        const int k = start + count < nb ? start + count : start + count - nb;
-        double d = sorted[k] - lo;
-        if (d < 0) d += kTwoPi;
-        if (d > span) break;
-        ++count;
-    }
-    if (start + count <= nb) {
-        first[0] = start;
-        last[0] = start + count;
+    const double hi = lo + 2 * limit + 2e-9;
+    const double* end = sorted + nb;
+    first[0] = static_cast<int>(std::lower_bound(sorted, end, lo) - sorted);
+    if (hi < kTwoPi) {
+        last[0] = static_cast<int>(std::upper_bound(sorted + first[0], end, hi) - sorted);
         return 1;
     }
-    first[0] = start;
-    last[0] = nb;
+    last[0] = nb;                                       // the window wraps around 2 pi
     first[1] = 0;
-    last[1] = start + count - nb;
+    last[1] = std::min(first[0], static_cast<int>(std::upper_bound(sorted, end, hi - kTwoPi) - sorted));
     return 2;
 }
 
@@ -636,7 +628,7 @@ inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P]
 // section, so a partial pair counts the matchable cells of the first section only, times N_D.
 template <bool FullA, bool FullB>
 inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int g, int words, __m512i& matchable,
-                         __m512i& na, __m512i& nb, __m512i& both) {
+                         __m512i& na, __m512i& nb, __m512i& both, __m512d& root_na, __m512d& root_nb) {
     constexpr int lanes = Prepared::kLanes;
     constexpr int kinds = FullB ? 1 : 2;
     const MccModel& model = *a.model;
@@ -659,9 +651,14 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
             count_b = _mm512_add_epi64(count_b, _mm512_popcnt_epi64(_mm512_and_si512(cb, ma)));
         }
     }
+    // The norms sqrt(|c_a|b|), sqrt(|c_b|a|) from the square-root table (the same doubles as
+    // std::sqrt), stored ones where a count is stored.
+    const double* root = model.root.data();
     both = count_both;
     na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
     nb = FullA ? lane_values : count_b;
+    root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_i64gather_pd(na, root, 8);
+    root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + g * lanes) : _mm512_i64gather_pd(nb, root, 8);
     if constexpr (FullA) {
         matchable = lane_valid;
     } else if constexpr (FullB) {
@@ -770,22 +767,19 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
                     const int base = g * lanes;
                     __m512i matchable, na, nb, both;
+                    __m512d root_na, root_nb;
                     if (full_a && group.full) {
-                        block_counts<true, true>(a, i, group, g, words, matchable, na, nb, both);
+                        block_counts<true, true>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
                     } else if (full_a) {
-                        block_counts<true, false>(a, i, group, g, words, matchable, na, nb, both);
+                        block_counts<true, false>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
                     } else if (group.full) {
-                        block_counts<false, true>(a, i, group, g, words, matchable, na, nb, both);
+                        block_counts<false, true>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
                     } else {
-                        block_counts<false, false>(a, i, group, g, words, matchable, na, nb, both);
+                        block_counts<false, false>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
                     }
-                    // Norms from the square-root table (the same doubles as std::sqrt, cheaper than
-                    // three vector square roots).
                     const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
                     const __m512d value = _mm512_sub_pd(
-                        _mm512_set1_pd(1.0),
-                        _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8),
-                                      _mm512_add_pd(_mm512_i64gather_pd(na, root, 8), _mm512_i64gather_pd(nb, root, 8))));
+                        _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8), _mm512_add_pd(root_na, root_nb)));
                     // Lanes inside the window, with enough matchable cells and a non-empty masked
                     // vector on both sides (then the similarity is > 0), directions within delta_theta.
                     const int lo = std::max(first[r] - base, 0), hi = std::min(last[r] - base, lanes);

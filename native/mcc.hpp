@@ -90,6 +90,7 @@ struct Prepared {
         std::vector<int> by_angle;                       // minutia index per position (padded with 0)
         std::vector<double> sorted_angle;                // their directions (padded with 0)
         std::vector<long long> value_count, valid_count; // per position (padded with 0)
+        std::vector<double> value_root;                  // sqrt(value_count): the norm of eq. 17
         std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
         // Block g: per word w, the 8 values (and for a partial group then the 8 validities).
         const std::uint64_t* block(int g, int words) const {
