@@ -270,7 +270,7 @@ MccModel::MccModel(const MccParams& p) : params(p) {
 std::size_t Prepared::Group::nbytes(int words) const {
     return (by_angle.size() * sizeof(int) + sorted_angle.size() * sizeof(double) +
             (value_count.size() + valid_count.size()) * sizeof(long long) + value_root.size() * sizeof(double)) +
-           (bits ? static_cast<std::size_t>(blocks) * kLanes * words * (full ? 1 : 2) * sizeof(std::uint64_t) : 0);
+           (bits ? static_cast<std::size_t>(words) * (full ? 1 : 2) * stride * sizeof(std::uint64_t) : 0);
 }
 
 std::size_t Prepared::nbytes() const {
@@ -473,35 +473,31 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
         Prepared::Group& group = t.groups[kind];
         group.full = kind == 0;
         for (int i : t.by_angle) {
-            if ((t.valid_count[i] == cells) != group.full) continue;
-            group.by_angle.push_back(i);
-            group.sorted_angle.push_back(t.angled[i]);
-            group.value_count.push_back(t.value_count[i]);
-            group.valid_count.push_back(t.valid_count[i]);
-            group.value_root.push_back(model->root[t.value_count[i]]);
+            if ((t.valid_count[i] == cells) == group.full) group.by_angle.push_back(i);
         }
-        group.count = static_cast<int>(group.by_angle.size());
-        group.blocks = (group.count + lanes - 1) / lanes;
-        const std::size_t padded = static_cast<std::size_t>(group.blocks) * lanes;
-        group.by_angle.resize(padded, 0);
-        group.sorted_angle.resize(padded, 0.0);
-        group.value_count.resize(padded, 0);
-        group.valid_count.resize(padded, 0);
-        group.value_root.resize(padded, 0.0);
-        const int kinds = group.full ? 1 : 2;                       // values, and validity
-        const std::size_t block_words = static_cast<std::size_t>(words) * kinds * lanes;
-        const std::size_t block_bytes = std::max<std::size_t>(64, group.blocks * block_words * 8);
-        void* blocked = std::aligned_alloc(64, block_bytes);
-        if (blocked == nullptr) throw std::bad_alloc();
-        std::memset(blocked, 0, block_bytes);
-        group.bits = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(blocked), aligned_free);
-        for (int k = 0; k < group.count; ++k) {
-            std::uint64_t* base = group.bits.get() + (k / lanes) * block_words + k % lanes;
-            const std::uint64_t* values = t.values(group.by_angle[k]);
-            const std::uint64_t* valid = t.valid(group.by_angle[k]);
+        const int count = group.count = static_cast<int>(group.by_angle.size());
+        group.stride = (2 * count + lanes + lanes - 1) / lanes * lanes;
+        group.by_angle.resize(group.stride, 0);
+        group.sorted_angle.assign(group.stride, 0.0);
+        group.value_count.assign(group.stride, 0);
+        group.valid_count.assign(group.stride, 0);
+        group.value_root.assign(group.stride, 0.0);
+        const int planes = group.full ? 1 : 2;                     // values, and validity
+        const std::size_t bytes = std::max<std::size_t>(64, static_cast<std::size_t>(words) * planes * group.stride * 8);
+        void* raw_group = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+        if (raw_group == nullptr) throw std::bad_alloc();
+        std::memset(raw_group, 0, bytes);
+        group.bits = std::unique_ptr<std::uint64_t[], void (*)(void*)>(static_cast<std::uint64_t*>(raw_group), aligned_free);
+        for (int k = 0; k < 2 * count; ++k) {                      // the sequence, twice
+            const int i = group.by_angle[k % count];
+            group.by_angle[k] = i;
+            group.sorted_angle[k] = t.angled[i];
+            group.value_count[k] = t.value_count[i];
+            group.valid_count[k] = t.valid_count[i];
+            group.value_root[k] = model->root[t.value_count[i]];
             for (int w = 0; w < words; ++w) {
-                base[(kinds * w) * lanes] = values[w];
-                if (!group.full) base[(kinds * w + 1) * lanes] = valid[w];
+                *const_cast<std::uint64_t*>(group.values(w, k)) = t.values(i)[w];
+                if (!group.full) *const_cast<std::uint64_t*>(group.valid(w, k)) = t.valid(i)[w];
             }
         }
     }
@@ -627,23 +623,20 @@ inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P]
 // cells and the other's masked vector is its whole vector. The validity is the same in every
 // section, so a partial pair counts the matchable cells of the first section only, times N_D.
 template <bool FullA, bool FullB>
-inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int g, int words, __m512i& matchable,
+inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int k0, int words, __m512i& matchable,
                          __m512i& na, __m512i& nb, __m512i& both, __m512d& root_na, __m512d& root_nb) {
-    constexpr int lanes = Prepared::kLanes;
-    constexpr int kinds = FullB ? 1 : 2;
     const MccModel& model = *a.model;
-    const std::uint64_t* block = group.block(g, words);
     const std::uint64_t* ca = a.values(i);
     const std::uint64_t* va = a.valid(i);
-    const __m512i lane_values = _mm512_loadu_si512(group.value_count.data() + g * lanes);
-    const __m512i lane_valid = _mm512_loadu_si512(group.valid_count.data() + g * lanes);
+    const __m512i lane_values = _mm512_loadu_si512(group.value_count.data() + k0);
+    const __m512i lane_valid = _mm512_loadu_si512(group.valid_count.data() + k0);
     __m512i count_a = _mm512_setzero_si512(), count_b = count_a, count_both = count_a;
     for (int w = 0; w < words; ++w) {
-        const __m512i cb = _mm512_load_si512(block + (kinds * w) * lanes);
+        const __m512i cb = _mm512_loadu_si512(group.values(w, k0));
         const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
         count_both = _mm512_add_epi64(count_both, _mm512_popcnt_epi64(_mm512_and_si512(xa, cb)));
         if constexpr (!FullB) {
-            const __m512i vb = _mm512_load_si512(block + (kinds * w + 1) * lanes);
+            const __m512i vb = _mm512_loadu_si512(group.valid(w, k0));
             count_a = _mm512_add_epi64(count_a, _mm512_popcnt_epi64(_mm512_and_si512(xa, vb)));
         }
         if constexpr (!FullA) {
@@ -658,7 +651,7 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
     na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
     nb = FullA ? lane_values : count_b;
     root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_i64gather_pd(na, root, 8);
-    root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + g * lanes) : _mm512_i64gather_pd(nb, root, 8);
+    root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + k0) : _mm512_i64gather_pd(nb, root, 8);
     if constexpr (FullA) {
         matchable = lane_valid;
     } else if constexpr (FullB) {
@@ -669,7 +662,7 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
         for (int w = 0; w * 64 < section_cells; ++w) {
             const int rest = section_cells - w * 64;
             const std::uint64_t mask = rest >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << rest) - 1;
-            const __m512i vb = _mm512_load_si512(block + (kinds * w + 1) * lanes);
+            const __m512i vb = _mm512_loadu_si512(group.valid(w, k0));
             const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w] & mask));
             section = _mm512_add_epi64(section, _mm512_popcnt_epi64(_mm512_and_si512(ma, vb)));
         }
@@ -762,55 +755,53 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
         constexpr int lanes = Prepared::kLanes;
         const bool full_a = a.valid_count[i] == all_cells;
         for (const Prepared::Group& group : b.groups) {
+            // The window as one run of positions (a wrapped one continues into the copy).
             const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
-            for (int r = 0; r < ranges; ++r) {
-                for (int g = first[r] / lanes; g * lanes < last[r]; ++g) {
-                    const int base = g * lanes;
-                    __m512i matchable, na, nb, both;
-                    __m512d root_na, root_nb;
-                    if (full_a && group.full) {
-                        block_counts<true, true>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
-                    } else if (full_a) {
-                        block_counts<true, false>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
-                    } else if (group.full) {
-                        block_counts<false, true>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
-                    } else {
-                        block_counts<false, false>(a, i, group, g, words, matchable, na, nb, both, root_na, root_nb);
-                    }
-                    const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
-                    const __m512d value = _mm512_sub_pd(
-                        _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8), _mm512_add_pd(root_na, root_nb)));
-                    // Lanes inside the window, with enough matchable cells and a non-empty masked
-                    // vector on both sides (then the similarity is > 0), directions within delta_theta.
-                    const int lo = std::max(first[r] - base, 0), hi = std::min(last[r] - base, lanes);
-                    __mmask8 keep = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-                    keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
-                    keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
-                    keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
-                    __m512d diff = _mm512_sub_pd(_mm512_set1_pd(theta), _mm512_loadu_pd(group.sorted_angle.data() + base));
-                    diff = _mm512_mask_sub_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(kPi), _CMP_GE_OQ), diff,
-                                              _mm512_set1_pd(kTwoPi));
-                    diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
-                                              _mm512_set1_pd(kTwoPi));
-                    keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
-                    if (keep == 0) continue;
-                    const __m256i code = _mm256_or_si256(
-                        _mm256_set1_epi32(i << 8),
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group.by_angle.data() + base)));
-                    // Value bins (bin_of), 8 at once.
-                    const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
-                    const __m256i above = _mm256_max_epi32(
-                        _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
-                        _mm256_setzero_si256());
-                    const __m128i bin = _mm256_cvtepi32_epi16(
-                        _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
-                    // Compressed in registers and stored whole (the output has kLanes slots of
-                    // slack): a compressing store to memory is microcoded on some CPUs (Zen 4).
-                    _mm_storeu_si128(reinterpret_cast<__m128i*>(out_bins + m), _mm_maskz_compress_epi16(keep, bin));
-                    _mm512_storeu_pd(out_values + m, _mm512_maskz_compress_pd(keep, value));
-                    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_codes + m), _mm256_maskz_compress_epi32(keep, code));
-                    m += __builtin_popcount(keep);
+            const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
+            for (int k0 = begin; k0 < end; k0 += lanes) {
+                __m512i matchable, na, nb, both;
+                __m512d root_na, root_nb;
+                if (full_a && group.full) {
+                    block_counts<true, true>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
+                } else if (full_a) {
+                    block_counts<true, false>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
+                } else if (group.full) {
+                    block_counts<false, true>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
+                } else {
+                    block_counts<false, false>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
                 }
+                const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
+                const __m512d value = _mm512_sub_pd(
+                    _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8), _mm512_add_pd(root_na, root_nb)));
+                // Lanes inside the window, with enough matchable cells and a non-empty masked
+                // vector on both sides (then the similarity is > 0), directions within delta_theta.
+                __mmask8 keep = static_cast<__mmask8>(end - k0 >= lanes ? 0xFF : (1u << (end - k0)) - 1u);
+                keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
+                keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
+                keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
+                __m512d diff = _mm512_sub_pd(_mm512_set1_pd(theta), _mm512_loadu_pd(group.sorted_angle.data() + k0));
+                diff = _mm512_mask_sub_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(kPi), _CMP_GE_OQ), diff,
+                                          _mm512_set1_pd(kTwoPi));
+                diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
+                                          _mm512_set1_pd(kTwoPi));
+                keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
+                if (keep == 0) continue;
+                const __m256i code = _mm256_or_si256(
+                    _mm256_set1_epi32(i << 8),
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group.by_angle.data() + k0)));
+                // Value bins (bin_of), 8 at once.
+                const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
+                const __m256i above = _mm256_max_epi32(
+                    _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
+                    _mm256_setzero_si256());
+                const __m128i bin = _mm256_cvtepi32_epi16(
+                    _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
+                // Compressed in registers and stored whole (the output has kLanes slots of
+                // slack): a compressing store to memory is microcoded on some CPUs (Zen 4).
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(out_bins + m), _mm_maskz_compress_epi16(keep, bin));
+                _mm512_storeu_pd(out_values + m, _mm512_maskz_compress_pd(keep, value));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_codes + m), _mm256_maskz_compress_epi32(keep, code));
+                m += __builtin_popcount(keep);
             }
         }
 #endif

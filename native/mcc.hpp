@@ -78,24 +78,29 @@ struct Prepared {
     std::vector<int> by_angle;           // minutia index per sorted position
     std::vector<double> sorted_angle;    // their directions
     // The candidate-side layout of AVX-512 builds: the usable cylinders in two groups, those
-    // valid in every cell (full, only their values stored: the validity is all ones) and the
-    // others, each in increasing direction and in blocks of 8 with their words interleaved
-    // (word w of the 8 cylinders is one 512-bit vector), so that one probe cylinder is
-    // compared with 8 candidates at once and a full cylinder needs fewer popcounts. Padding
-    // lanes are all zero. The other builds compare cylinder by cylinder (by_angle above).
+    // valid in every cell (full: only their values are stored, the validity is all ones) and
+    // the others, each in increasing direction and stored word by word: plane w holds word w of
+    // every cylinder of the group, so 8 consecutive cylinders are one 512-bit load and one probe
+    // cylinder is compared with 8 candidates at once, a full cylinder with fewer popcounts. The
+    // sequence is stored twice in a row (positions count .. 2 count - 1 repeat 0 .. count - 1),
+    // so a direction window that wraps around 2 pi is one contiguous run; the rest of each
+    // plane is zero. The other builds compare cylinder by cylinder (by_angle above).
     static constexpr int kLanes = 8;
     struct Group {
         bool full = false;
-        int count = 0, blocks = 0;
-        std::vector<int> by_angle;                       // minutia index per position (padded with 0)
-        std::vector<double> sorted_angle;                // their directions (padded with 0)
-        std::vector<long long> value_count, valid_count; // per position (padded with 0)
+        int count = 0;
+        int stride = 0;                                  // positions per plane: 2 count + 8, rounded up to 8
+        std::vector<int> by_angle;                       // minutia index per position
+        std::vector<double> sorted_angle;                // their directions
+        std::vector<long long> value_count, valid_count; // their set and valid cells
         std::vector<double> value_root;                  // sqrt(value_count): the norm of eq. 17
         std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
-        // Block g: per word w, the 8 values (and for a partial group then the 8 validities).
-        const std::uint64_t* block(int g, int words) const {
-            return bits.get() + static_cast<std::size_t>(g) * words * (full ? 1 : 2) * kLanes;
+        // Word w of the values at position k; of a partial group, the validity follows the
+        // values plane by plane.
+        const std::uint64_t* values(int w, int k) const {
+            return bits.get() + static_cast<std::size_t>(w) * (full ? 1 : 2) * stride + k;
         }
+        const std::uint64_t* valid(int w, int k) const { return values(w, k) + stride; }
         std::size_t nbytes(int words) const;
     };
     Group groups[2];                     // [0]: full cylinders, [1]: the others
