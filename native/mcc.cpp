@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <tuple>
@@ -30,21 +31,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 2.0 * kPi;
-// Value bins of the seed selection: the float32 exponent and top 14 mantissa bits of a
-// similarity, so each octave of values gets 16384 bins (distinct values rarely share one);
-// values below 1/16 share the last bin. 16-bit bins: two 8-bit counting passes sort them.
-constexpr int kBins = 65536;
-constexpr int kBinShift = 9;
-constexpr std::uint32_t kBinBase = 0x3D800000u >> kBinShift;   // float bits of 1/16, shifted
-
-inline int bin_of(double value) {
-    const float f = static_cast<float>(value);
-    std::uint32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    const int above = static_cast<int>(bits >> kBinShift) - static_cast<int>(kBinBase);
-    return kBins - 1 - std::min(kBins - 1, std::max(0, above));
-}
-
 // d_phi(a, b) of MCC eq. 9: a - b wrapped into [-pi, pi). Every caller passes angles in
 // [-pi, 2 pi), so a difference is within (-3 pi, 3 pi) and one correction step suffices.
 inline double angle_diff(double a, double b) {
@@ -519,18 +505,23 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
 }
 
 void Scratch::reserve(int na, int nb) {
-    const std::size_t cells = static_cast<std::size_t>(na) * nb;
-    if (values.size() < cells + Prepared::kLanes) {
-        values.resize(cells + Prepared::kLanes);
-        codes.resize(cells + Prepared::kLanes);
-        entry_bins.resize(cells + Prepared::kLanes);
-        order.resize(cells + Prepared::kLanes);
-        order2.resize(cells + Prepared::kLanes);
+    const int columns = (nb + Prepared::kLanes - 1) / Prepared::kLanes * Prepared::kLanes;
+    const std::size_t cells = static_cast<std::size_t>(na) * columns + Prepared::kLanes;
+    if (gamma.size() < cells) gamma.resize(cells);
+    if (static_cast<int>(column_minutia.size()) < columns) {
+        column_minutia.resize(columns);
+        column_max.resize(columns);
+        column_best.resize(columns);
     }
     const int m = std::max(na, nb);
-    if (static_cast<int>(used_a.size()) < m) {
-        used_a.resize(m);
-        used_b.resize(m);
+    if (static_cast<int>(rows.size()) < m) {
+        column_of.resize(m);
+        live.resize(m);
+        row_best.resize(m);
+        picked_row.resize(m);
+        picked_column.resize(m);
+        picked_value.resize(m);
+        order.resize(m);
         rows.resize(m);
         cols.resize(m);
         lambda0.resize(m);
@@ -545,11 +536,15 @@ void Scratch::reserve(int na, int nb) {
 
 void local_similarities(const Prepared& a, const Prepared& b, double* out) {
     std::fill(out, out + static_cast<std::size_t>(a.n) * b.n, 0.0);
-    std::vector<double> values(static_cast<std::size_t>(a.n) * b.n + Prepared::kLanes);
-    std::vector<std::uint32_t> codes(values.size());
-    std::vector<std::uint16_t> bins(values.size());
-    const int m = nonzero_similarities(a, b, values.data(), codes.data(), bins.data());
-    for (int e = 0; e < m; ++e) out[(codes[e] >> 8) * b.n + (codes[e] & 0xFF)] = values[e];
+    Scratch s;
+    s.reserve(a.n, b.n);
+    const int columns = similarity_matrix(a, b, s);
+    for (int i = 0; i < a.n; ++i) {
+        for (int q = 0; q < columns; ++q) {
+            std::memcpy(out + static_cast<std::size_t>(i) * b.n + s.column_minutia[q],
+                        s.gamma.data() + static_cast<std::size_t>(i) * s.stride + q, sizeof(double));
+        }
+    }
 }
 
 namespace {
@@ -622,18 +617,20 @@ inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P]
 // cylinder (every cell valid) makes two of them stored counts: |v_a & v_b| is the other's valid
 // cells and the other's masked vector is its whole vector. The validity is the same in every
 // section, so a partial pair counts the matchable cells of the first section only, times N_D.
+struct BlockCounts {
+    __m512i matchable, na, nb, both;
+    __m512d root_na, root_nb;
+};
+
 template <bool FullA, bool FullB>
-inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int k0, int words, __m512i& matchable,
-                         __m512i& na, __m512i& nb, __m512i& both, __m512d& root_na, __m512d& root_nb) {
+inline BlockCounts block_counts(const Prepared& a, int i, const Prepared::Group& group, int k0, int words) {
     const MccModel& model = *a.model;
     const std::uint64_t* ca = a.values(i);
     const std::uint64_t* va = a.valid(i);
-    const __m512i lane_values = _mm512_loadu_si512(group.value_count.data() + k0);
-    const __m512i lane_valid = _mm512_loadu_si512(group.valid_count.data() + k0);
     __m512i count_a = _mm512_setzero_si512(), count_b = count_a, count_both = count_a;
     for (int w = 0; w < words; ++w) {
-        const __m512i cb = _mm512_loadu_si512(group.values(w, k0));
         const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
+        const __m512i cb = _mm512_loadu_si512(group.values(w, k0));
         count_both = _mm512_add_epi64(count_both, _mm512_popcnt_epi64(_mm512_and_si512(xa, cb)));
         if constexpr (!FullB) {
             const __m512i vb = _mm512_loadu_si512(group.valid(w, k0));
@@ -647,15 +644,16 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
     // The norms sqrt(|c_a|b|), sqrt(|c_b|a|) from the square-root table (the same doubles as
     // std::sqrt), stored ones where a count is stored.
     const double* root = model.root.data();
-    both = count_both;
-    na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
-    nb = FullA ? lane_values : count_b;
-    root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_i64gather_pd(na, root, 8);
-    root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + k0) : _mm512_i64gather_pd(nb, root, 8);
+    BlockCounts o;
+    o.both = count_both;
+    o.na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
+    o.nb = FullA ? _mm512_loadu_si512(group.value_count.data() + k0) : count_b;
+    o.root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_i64gather_pd(o.na, root, 8);
+    o.root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + k0) : _mm512_i64gather_pd(o.nb, root, 8);
     if constexpr (FullA) {
-        matchable = lane_valid;
+        o.matchable = _mm512_loadu_si512(group.valid_count.data() + k0);
     } else if constexpr (FullB) {
-        matchable = _mm512_set1_epi64(a.valid_count[i]);
+        o.matchable = _mm512_set1_epi64(a.valid_count[i]);
     } else {
         const int section_cells = model.circle_cells;
         __m512i section = _mm512_setzero_si512();
@@ -663,11 +661,19 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
             const int rest = section_cells - w * 64;
             const std::uint64_t mask = rest >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << rest) - 1;
             const __m512i vb = _mm512_loadu_si512(group.valid(w, k0));
-            const __m512i ma = _mm512_set1_epi64(static_cast<long long>(va[w] & mask));
-            section = _mm512_add_epi64(section, _mm512_popcnt_epi64(_mm512_and_si512(ma, vb)));
+            const __m512i m = _mm512_set1_epi64(static_cast<long long>(va[w] & mask));
+            section = _mm512_add_epi64(section, _mm512_popcnt_epi64(_mm512_and_si512(m, vb)));
         }
-        matchable = _mm512_mullo_epi64(section, _mm512_set1_epi64(model.params.angular_cells));
+        o.matchable = _mm512_mullo_epi64(section, _mm512_set1_epi64(model.params.angular_cells));
     }
+    return o;
+}
+
+inline BlockCounts block_counts(bool full_a, const Prepared& a, int i, const Prepared::Group& group, int k0, int words) {
+    if (full_a) {
+        return group.full ? block_counts<true, true>(a, i, group, k0, words) : block_counts<true, false>(a, i, group, k0, words);
+    }
+    return group.full ? block_counts<false, true>(a, i, group, k0, words) : block_counts<false, false>(a, i, group, k0, words);
 }
 #endif
 
@@ -678,8 +684,7 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
 // the 8 candidate cylinders of a block per step (Prepared::Group), the popcounts accumulated per
 // lane (block_counts), the similarities of the 8 pairs computed at once and the non-zero ones
 // appended.
-int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_values, std::uint32_t* out_codes,
-                         std::uint16_t* out_bins) {
+int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     const MccParams& p = a.model->params;
     const int words = a.model->words;
     const int section_cells = a.model->circle_cells;
@@ -687,11 +692,25 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
     const double min_matchable = p.min_matchable_cells * all_cells;
     const double limit = p.max_direction_diff_rad;
     const double* root = a.model->root.data();
-    int m = 0;
+    constexpr int lanes = Prepared::kLanes;
+#if BASMA_AVX512_POPCNT
+    const int columns = b.usable_count;                 // group 0, then group 1, each by direction
+    for (int g = 0, q = 0; g < 2; ++g) {
+        for (int k = 0; k < b.groups[g].count; ++k, ++q) s.column_minutia[q] = b.groups[g].by_angle[k];
+    }
+#else
+    const int columns = b.n;                            // column j: minutia j
+    for (int q = 0; q < columns; ++q) s.column_minutia[q] = q;
+#endif
+    s.stride = (columns + lanes - 1) / lanes * lanes;
+    for (int q = columns; q < s.stride; ++q) s.column_minutia[q] = std::numeric_limits<std::int64_t>::max();
+    for (int q = 0; q < columns; ++q) s.column_of[s.column_minutia[q]] = q;
+    std::fill(s.gamma.begin(), s.gamma.begin() + static_cast<std::size_t>(a.n) * s.stride, 0);
     for (int i = 0; i < a.n; ++i) {
         if (!a.usable[i]) continue;
         const double theta = a.angled[i];
         int first[2], last[2];
+        std::uint64_t* row = s.gamma.data() + static_cast<std::size_t>(i) * s.stride;
 #if !BASMA_AVX512_POPCNT
         const std::uint64_t* ca = a.values(i);
         const std::uint64_t* va = a.valid(i);
@@ -745,31 +764,23 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                     nb = count_b[0];
                 }
                 if (matchable < min_matchable || na == 0 || nb == 0) continue;
-                out_values[m] = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);   // MCC eq. 17
-                out_codes[m] = static_cast<std::uint32_t>(i << 8 | j);
-                out_bins[m] = static_cast<std::uint16_t>(bin_of(out_values[m]));
-                ++m;
+                const double value = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);   // MCC eq. 17
+                std::memcpy(row + j, &value, sizeof value);
             }
         }
 #else
-        constexpr int lanes = Prepared::kLanes;
+        const __m512i lane_ids = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
         const bool full_a = a.valid_count[i] == all_cells;
-        for (const Prepared::Group& group : b.groups) {
+        for (int g = 0; g < 2; ++g) {
+            const Prepared::Group& group = b.groups[g];
+            std::uint64_t* group_row = row + (g == 0 ? 0 : b.groups[0].count);
             // The window as one run of positions (a wrapped one continues into the copy).
             const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
             const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
             for (int k0 = begin; k0 < end; k0 += lanes) {
-                __m512i matchable, na, nb, both;
-                __m512d root_na, root_nb;
-                if (full_a && group.full) {
-                    block_counts<true, true>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
-                } else if (full_a) {
-                    block_counts<true, false>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
-                } else if (group.full) {
-                    block_counts<false, true>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
-                } else {
-                    block_counts<false, false>(a, i, group, k0, words, matchable, na, nb, both, root_na, root_nb);
-                }
+                const BlockCounts counts = block_counts(full_a, a, i, group, k0, words);
+                const __m512i matchable = counts.matchable, na = counts.na, nb = counts.nb, both = counts.both;
+                const __m512d root_na = counts.root_na, root_nb = counts.root_nb;
                 const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
                 const __m512d value = _mm512_sub_pd(
                     _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8), _mm512_add_pd(root_na, root_nb)));
@@ -785,82 +796,112 @@ int nonzero_similarities(const Prepared& a, const Prepared& b, double* out_value
                 diff = _mm512_mask_add_pd(diff, _mm512_cmp_pd_mask(diff, _mm512_set1_pd(-kPi), _CMP_LT_OQ), diff,
                                           _mm512_set1_pd(kTwoPi));
                 keep &= _mm512_cmp_pd_mask(_mm512_abs_pd(diff), _mm512_set1_pd(limit), _CMP_LE_OQ);
-                if (keep == 0) continue;
-                const __m256i code = _mm256_or_si256(
-                    _mm256_set1_epi32(i << 8),
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group.by_angle.data() + k0)));
-                // Value bins (bin_of), 8 at once.
-                const __m256i bits = _mm256_castps_si256(_mm512_cvtpd_ps(value));
-                const __m256i above = _mm256_max_epi32(
-                    _mm256_sub_epi32(_mm256_srli_epi32(bits, kBinShift), _mm256_set1_epi32(static_cast<int>(kBinBase))),
-                    _mm256_setzero_si256());
-                const __m128i bin = _mm256_cvtepi32_epi16(
-                    _mm256_sub_epi32(_mm256_set1_epi32(kBins - 1), _mm256_min_epi32(above, _mm256_set1_epi32(kBins - 1))));
-                // Compressed in registers and stored whole (the output has kLanes slots of
-                // slack): a compressing store to memory is microcoded on some CPUs (Zen 4).
-                _mm_storeu_si128(reinterpret_cast<__m128i*>(out_bins + m), _mm_maskz_compress_epi16(keep, bin));
-                _mm512_storeu_pd(out_values + m, _mm512_maskz_compress_pd(keep, value));
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_codes + m), _mm256_maskz_compress_epi32(keep, code));
-                m += __builtin_popcount(keep);
+                // Stored at the entries' columns: positions count .. 2 count - 1 of the run are
+                // the copy, columns 0 .. of the group again.
+                const __m512i bits = _mm512_castpd_si512(value);
+                const int split = group.count - k0;       // lanes from here on are in the copy
+                if (split >= lanes) {
+                    _mm512_mask_storeu_epi64(group_row + k0, keep, bits);
+                } else if (split <= 0) {
+                    _mm512_mask_storeu_epi64(group_row + (k0 - group.count), keep, bits);
+                } else {
+                    _mm512_mask_storeu_epi64(group_row + k0, static_cast<__mmask8>(keep & ((1u << split) - 1u)), bits);
+                    const __m512i shifted = _mm512_permutexvar_epi64(_mm512_add_epi64(lane_ids, _mm512_set1_epi64(split)), bits);
+                    _mm512_mask_storeu_epi64(group_row, static_cast<__mmask8>(keep >> split), shifted);
+                }
             }
         }
 #endif
     }
-    return m;
+    return columns;
 }
 
 namespace {
 
 // Greedy one-to-one selection of the n_R seed pairs in decreasing local similarity (LGS of
-// MCC section 5.1), ties by row-major position: a counting sort of the entries on their value
-// bins (highest first), each small bin then sorted exactly. Returns n_R.
-int select_seeds(const Prepared& a, const Prepared& b, int m, int want, Scratch& s) {
-    // Two stable counting passes (low byte, then high byte of the bin) order the entries by
-    // bin; runs of equal bins are then sorted exactly (value descending, position ascending).
-    const std::uint16_t* bins = s.entry_bins.data();
-    std::uint32_t* order = s.order.data();
-    std::uint32_t* scratch = s.order2.data();
-    int low[256] = {0}, high[256] = {0};
-    for (int e = 0; e < m; ++e) {                 // both histograms in one pass
-        ++low[bins[e] & 0xFF];
-        ++high[bins[e] >> 8];
+// MCC section 5.1; ties by row-major position, i.e. by (probe, candidate) minutia), computed
+// without sorting Gamma: with a strict order on the entries, the greedy matching is the one
+// built by repeatedly taking every locally dominant entry, the largest both of its row and of
+// its column, and deleting their rows and columns (Preis, STACS 1999). Each round is a few
+// vector passes over the live rows; about 6 rounds match a template pair. The pairs taken are
+// then put in the greedy order, and the first `want` kept (the greedy stops there). Returns n_R.
+[[gnu::noinline]] int select_seeds(const Prepared& a, int want, Scratch& s) {
+    std::int64_t* gamma = reinterpret_cast<std::int64_t*>(s.gamma.data());   // non-negative doubles' bits
+    const int stride = s.stride;
+    const std::int64_t* minutia = s.column_minutia.data();
+    constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+    int lives = 0;
+    for (int i = 0; i < a.n; ++i) {
+        if (a.usable[i]) s.live[lives++] = i;
     }
-    for (int i = 0, lo = 0, hi = 0; i < 256; ++i) {
-        const int l = low[i], h = high[i];
-        low[i] = lo;
-        high[i] = hi;
-        lo += l;
-        hi += h;
-    }
-    for (int e = 0; e < m; ++e) scratch[low[bins[e] & 0xFF]++] = static_cast<std::uint32_t>(e);
-    for (int e = 0; e < m; ++e) order[high[bins[scratch[e]] >> 8]++] = scratch[e];
-    // Greedy pass in that order; a run of entries sharing a bin (rare: a bin is 1/16384 of an
-    // octave) is first sorted exactly. The test of a pair is branch-free.
-    const double* values = s.values.data();
-    const std::uint32_t* codes = s.codes.data();
-    auto before = [values, codes](std::uint32_t l, std::uint32_t r) {
-        return values[l] > values[r] || (values[l] == values[r] && codes[l] < codes[r]);
-    };
-    std::uint8_t* used_a = s.used_a.data();
-    std::uint8_t* used_b = s.used_b.data();
-    std::fill(used_a, used_a + a.n, 0);
-    std::fill(used_b, used_b + b.n, 0);
-    int nr = 0;
-    for (int e = 0; e < m && nr < want;) {
-        int end = e + 1;
-        while (end < m && bins[order[end]] == bins[order[e]]) ++end;
-        if (end - e > 1) std::sort(order + e, order + end, before);
-        for (; e < end && nr < want; ++e) {
-            const std::uint32_t index = order[e];
-            const int r = static_cast<int>(codes[index] >> 8), c = static_cast<int>(codes[index] & 0xFF);
-            const int take = 1 - (used_a[r] | used_b[c]);
-            s.rows[nr] = r;
-            s.cols[nr] = c;
-            s.lambda0[nr] = values[index];
-            used_a[r] |= static_cast<std::uint8_t>(take);
-            used_b[c] |= static_cast<std::uint8_t>(take);
-            nr += take;
+    int picked = 0;
+    std::int64_t* column_max = s.column_max.data();
+    std::int64_t* column_best = s.column_best.data();
+    while (lives > 0) {
+        // The largest entry of every live row (ties: the lowest candidate minutia); rows left
+        // without entries leave.
+        int kept = 0;
+        for (int l = 0; l < lives; ++l) {
+            const int r = s.live[l];
+            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+            std::int64_t top = 0;
+            for (int q = 0; q < stride; ++q) top = std::max(top, row[q]);
+            if (top == 0) continue;
+            std::int64_t lowest = kNone;
+            for (int q = 0; q < stride; ++q) lowest = std::min(lowest, row[q] == top ? minutia[q] : kNone);
+            s.row_best[r] = s.column_of[lowest];
+            s.live[kept++] = r;
         }
+        lives = kept;
+        if (lives == 0) break;
+        // The largest entry of every column over the live rows (ties: the lowest row).
+        std::fill(column_max, column_max + stride, 0);
+        for (int l = 0; l < lives; ++l) {
+            const int r = s.live[l];
+            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+            for (int q = 0; q < stride; ++q) {
+                const bool above = row[q] > column_max[q];
+                column_max[q] = above ? row[q] : column_max[q];
+                column_best[q] = above ? r : column_best[q];
+            }
+        }
+        // Locally dominant entries are taken; their rows leave, their columns are cleared.
+        kept = 0;
+        const int before = picked;
+        for (int l = 0; l < lives; ++l) {
+            const int r = s.live[l];
+            const int q = s.row_best[r];
+            if (column_best[q] == r) {
+                s.picked_row[picked] = r;
+                s.picked_column[picked] = q;
+                s.picked_value[picked] = static_cast<std::uint64_t>(gamma[static_cast<std::ptrdiff_t>(r) * stride + q]);
+                ++picked;
+            } else {
+                s.live[kept++] = r;
+            }
+        }
+        lives = kept;
+        for (int t = before; t < picked; ++t) {
+            const int q = s.picked_column[t];
+            for (int l = 0; l < lives; ++l) gamma[static_cast<std::ptrdiff_t>(s.live[l]) * stride + q] = 0;
+        }
+    }
+    // The greedy order: value descending, then (row, candidate minutia) ascending.
+    int* order = s.order.data();
+    for (int t = 0; t < picked; ++t) order[t] = t;
+    const std::uint64_t* value = s.picked_value.data();
+    auto before = [&](int l, int r) {
+        if (value[l] != value[r]) return value[l] > value[r];
+        if (s.picked_row[l] != s.picked_row[r]) return s.picked_row[l] < s.picked_row[r];
+        return minutia[s.picked_column[l]] < minutia[s.picked_column[r]];
+    };
+    std::sort(order, order + picked, before);
+    const int nr = std::min(picked, want);
+    for (int k = 0; k < nr; ++k) {
+        const int t = order[k];
+        s.rows[k] = s.picked_row[t];
+        s.cols[k] = static_cast<int>(minutia[s.picked_column[t]]);
+        std::memcpy(&s.lambda0[k], &value[t], sizeof(double));
     }
     return nr;
 }
@@ -954,7 +995,7 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
 // angle (eq. 20, d3), computed as 1 / ((1 + e1)(1 + e2)(1 + e3)) with e_i = exp(-tau_i (d_i - mu_i));
 // rho(t, t) = 0. The seeds' coordinates and direction differences are gathered once, so
 // only d3 reads the per-template tables.
-void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
+[[gnu::noinline]] void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
     const MccParams& p = a.model->params;
     const int* rows = s.rows.data();
     const int* cols = s.cols.data();
@@ -1033,10 +1074,10 @@ double score(const Prepared& a, const Prepared& b, Scratch& s) {
     const MccParams& p = a.model->params;
     if (a.usable_count == 0 || b.usable_count == 0) return 0.0;
     s.reserve(a.n, b.n);
-    const int m = nonzero_similarities(a, b, s.values.data(), s.codes.data(), s.entry_bins.data());
+    similarity_matrix(a, b, s);
     int want = std::min(a.usable_count, b.usable_count);                  // n_R = min(n_A, n_B)
     if (p.max_seeds > 0) want = std::min(want, p.max_seeds);
-    const int nr = select_seeds(a, b, m, want, s);
+    const int nr = select_seeds(a, want, s);
     if (nr == 0) return 0.0;
     compatibility(a, b, nr, s);
 

@@ -117,12 +117,18 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
 
 // Per-thread working memory for score(); sized on first use, reused afterwards.
 struct Scratch {
-    std::vector<double> values;                // non-zero Gamma entries ...
-    std::vector<std::uint32_t> codes;          // ... and their row << 8 | column
-    std::vector<std::uint32_t> order, order2;  // entry indices: by bin, and after the first pass
-    std::vector<std::uint8_t> used_a, used_b;
-    std::vector<int> rows, cols;
-    std::vector<std::uint16_t> entry_bins;      // their value bins
+    // Gamma (MCC eq. 17) as a dense matrix: row i holds probe minutia i, `stride` columns a
+    // row, each entry the bits of a non-negative double (so integer order is value order; 0:
+    // no similarity). The kernels may order the columns their own way: column_minutia[q] is the
+    // candidate minutia of column q, column_of its inverse.
+    std::vector<std::uint64_t> gamma;
+    int stride = 0;
+    std::vector<std::int64_t> column_minutia;
+    std::vector<int> column_of;
+    std::vector<std::int64_t> column_max, column_best;   // the seed selection's column maxima
+    std::vector<int> live, row_best, picked_row, picked_column, order;
+    std::vector<std::uint64_t> picked_value;
+    std::vector<int> rows, cols;                        // the seeds, in decreasing similarity
     std::vector<double> lambda0, lambda, next, efficiency;
     std::vector<float> rho;                    // n_R x n_R compatibilities
     std::vector<float> seed_ax, seed_ay, seed_bx, seed_by, seed_delta;   // the seeds' geometry
@@ -133,11 +139,10 @@ struct Scratch {
 // Local similarity matrix Gamma (MCC eq. 17 with the bit norms); out has a.n * b.n entries.
 void local_similarities(const Prepared& a, const Prepared& b, double* out);
 
-// The non-zero entries of Gamma: values[e] at row codes[e] >> 8, column codes[e] & 255, in no
-// particular order; returns their count (at most a.n * b.n + Prepared::kLanes slots used).
-// bins[e] is the entry's value bin in the seed selection (higher values, lower bins).
-int nonzero_similarities(const Prepared& a, const Prepared& b, double* values, std::uint32_t* codes,
-                         std::uint16_t* bins);
+// Gamma of a and b into s.gamma (a.n rows; zero where the similarity is zero, the pair not
+// comparable or outside the direction window), with s.stride, s.column_minutia and s.column_of
+// set; returns the number of columns used.
+int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s);
 
 // Global score in [0, 1] (MCC section 5.2 relaxation on greedy one-to-one pairs).
 double score(const Prepared& a, const Prepared& b, Scratch& scratch);
