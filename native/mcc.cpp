@@ -512,6 +512,7 @@ void Scratch::reserve(int na, int nb) {
         column_minutia.resize(columns);
         column_max.resize(columns);
         column_best.resize(columns);
+        cleared.resize(columns);
     }
     const int m = std::max(na, nb);
     if (static_cast<int>(rows.size()) < m) {
@@ -837,21 +838,33 @@ namespace {
     int picked = 0;
     std::int64_t* column_max = s.column_max.data();
     std::int64_t* column_best = s.column_best.data();
+    // The largest entry of a row (ties: the lowest candidate minutia), or -1 for an empty row.
+    auto row_top = [&](int r) {
+        const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+        std::int64_t top = 0;
+        for (int q = 0; q < stride; ++q) top = std::max(top, row[q]);
+        if (top == 0) return -1;
+        std::int64_t lowest = kNone;
+        for (int q = 0; q < stride; ++q) lowest = std::min(lowest, row[q] == top ? minutia[q] : kNone);
+        return s.column_of[lowest];
+    };
+    std::uint8_t* cleared = reinterpret_cast<std::uint8_t*>(s.cleared.data());
+    std::fill(cleared, cleared + stride, 0);
+    bool first_round = true;
     while (lives > 0) {
-        // The largest entry of every live row (ties: the lowest candidate minutia); rows left
+        // Row maxima: every row in the first round, then the rows whose largest entry was in a
+        // column cleared since (entries only disappear, so the others keep theirs); rows left
         // without entries leave.
         int kept = 0;
         for (int l = 0; l < lives; ++l) {
             const int r = s.live[l];
-            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
-            std::int64_t top = 0;
-            for (int q = 0; q < stride; ++q) top = std::max(top, row[q]);
-            if (top == 0) continue;
-            std::int64_t lowest = kNone;
-            for (int q = 0; q < stride; ++q) lowest = std::min(lowest, row[q] == top ? minutia[q] : kNone);
-            s.row_best[r] = s.column_of[lowest];
+            if (first_round || cleared[s.row_best[r]]) {
+                s.row_best[r] = row_top(r);
+                if (s.row_best[r] < 0) continue;
+            }
             s.live[kept++] = r;
         }
+        first_round = false;
         lives = kept;
         if (lives == 0) break;
         // The largest entry of every column over the live rows (ties: the lowest row).
@@ -883,6 +896,7 @@ namespace {
         lives = kept;
         for (int t = before; t < picked; ++t) {
             const int q = s.picked_column[t];
+            cleared[q] = 1;
             for (int l = 0; l < lives; ++l) gamma[static_cast<std::ptrdiff_t>(s.live[l]) * stride + q] = 0;
         }
     }

@@ -126,6 +126,7 @@ struct Scratch {
     std::vector<std::int64_t> column_minutia;
     std::vector<int> column_of;
     std::vector<std::int64_t> column_max, column_best;   // the seed selection's column maxima
+    std::vector<char> cleared;                           // ... and its cleared columns
     std::vector<int> live, row_best, picked_row, picked_column, order;
     std::vector<std::uint64_t> picked_value;
     std::vector<int> rows, cols;                        // the seeds, in decreasing similarity
