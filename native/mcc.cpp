@@ -981,9 +981,12 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         r = L::fmadd(r, z, L::set(1.0f));
         return L::pow2(r, n);
     };
-    auto term = [&](V d, double mu, double tau) {   // 1 + exp(-tau (d - mu))
-        return L::add(one, exp(L::mul(L::set(static_cast<float>(-tau)), L::sub(d, L::set(static_cast<float>(mu))))));
+    auto term = [&](V d, V mu, V minus_tau) {   // 1 + exp(-tau (d - mu))
+        return L::add(one, exp(L::mul(minus_tau, L::sub(d, mu))));
     };
+    auto as_lanes = [](double x) { return L::set(static_cast<float>(x)); };
+    const V mu1 = as_lanes(p.distance_mu_px), mu2 = as_lanes(p.direction_mu_rad), mu3 = as_lanes(p.radial_mu_rad);
+    const V tau1 = as_lanes(-p.distance_tau), tau2 = as_lanes(-p.direction_tau), tau3 = as_lanes(-p.radial_tau);
     const V pi = L::set(static_cast<float>(kPi)), two_pi = L::set(static_cast<float>(kTwoPi));
     auto wrapped_abs = [&](V x) {   // |x wrapped into [-pi, pi)|
         const V turns = L::floor(L::mul(L::add(x, pi), L::set(1.0f / static_cast<float>(kTwoPi))));
@@ -996,9 +999,7 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         const V d1 = L::abs(L::sub(L::sqrt(L::fmadd(dxa, dxa, L::mul(dya, dya))), L::sqrt(L::fmadd(dxb, dxb, L::mul(dyb, dyb)))));
         const V d2 = wrapped_abs(L::sub(deltat, L::load(delta + k, count)));
         const V d3 = wrapped_abs(L::sub(L::gather(rad_a, rows + k, count), L::gather(rad_b, cols + k, count)));
-        const V denominator = L::mul(L::mul(term(d1, p.distance_mu_px, p.distance_tau),
-                                            term(d2, p.direction_mu_rad, p.direction_tau)),
-                                     term(d3, p.radial_mu_rad, p.radial_tau));
+        const V denominator = L::mul(L::mul(term(d1, mu1, tau1), term(d2, mu2, tau2)), term(d3, mu3, tau3));
         L::store(rho_t + k, L::div(one, denominator), count);
     }
 }
