@@ -383,18 +383,49 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
                 const double room = reach2 - along_u[i];                    // (v_j - dv)^2 allowed
                 if (room < 0 || model->row_first[i] > model->row_last[i]) continue;
                 int first = std::max(j0, model->row_first[i]), last = std::min(j1, model->row_last[i]);
+#if BASMA_AVX512_POPCNT
+                // The columns within reach: the first and the last of the row's cells whose
+                // (v_j - dv)^2 is at most `room` (a mask of up to 32 cells, 8 compares at once).
+                if (first > last) continue;
+                const int width = last - first + 1;
+                std::uint32_t near = 0;
+                for (int b = 0; b < width; b += 8) {
+                    const __mmask8 cells8 = static_cast<__mmask8>(width - b >= 8 ? 0xFF : (1u << (width - b)) - 1u);
+                    near |= static_cast<std::uint32_t>(_mm512_mask_cmp_pd_mask(
+                                cells8, _mm512_maskz_loadu_pd(cells8, along_v.data() + first + b), _mm512_set1_pd(room),
+                                _CMP_LE_OQ)) << b;
+                }
+                if (near == 0) continue;
+                last = first + 31 - __builtin_clz(near);
+                first += __builtin_ctz(near);
+#else
                 while (first <= last && along_v[first] > room) ++first;
                 while (last >= first && along_v[last] > room) --last;
                 if (first > last) continue;
+#endif
                 const double weight = norm_s * gauss_u[i];
                 const int r0 = model->row_start[i] + first - model->row_first[i];
                 const double* g = gauss_v.data() + first;
                 const int span = last - first + 1;
+#if BASMA_AVX512_POPCNT
+                // 8 cells at a time, the row's Gaussians loaded once for the N_D sections (a
+                // fused multiply-add per cell, as the compiler makes of the loop below).
+                for (int e0 = 0; e0 < span; e0 += 8) {
+                    const __mmask8 cells8 = static_cast<__mmask8>(span - e0 >= 8 ? 0xFF : (1u << (span - e0)) - 1u);
+                    const __m512d gv = _mm512_maskz_loadu_pd(cells8, g + e0);
+                    for (int k = 0; k < nd; ++k) {
+                        double* out = sum.data() + static_cast<std::size_t>(k) * circle_cells + r0 + e0;
+                        const __m512d wk = _mm512_set1_pd(weight * directional[k]);
+                        _mm512_mask_storeu_pd(out, cells8, _mm512_fmadd_pd(wk, gv, _mm512_maskz_loadu_pd(cells8, out)));
+                    }
+                }
+#else
                 for (int k = 0; k < nd; ++k) {
                     const double wk = weight * directional[k];
                     double* out = sum.data() + static_cast<std::size_t>(k) * circle_cells + r0;
                     for (int e = 0; e < span; ++e) out[e] += wk * g[e];
                 }
+#endif
             }
         }
         // Psi_Bit over the sums in stored order; validity is the same in every section.
