@@ -1,0 +1,33 @@
+"""benchmarks gallery-file: save and load a small synthetic gallery in both modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.gallery_file import _KEYS
+
+
+@pytest.mark.parametrize("mode", ["exhaustive", "index"])
+def test_small_gallery_file(tmp_path: Path, mode: str) -> None:
+    out = tmp_path / "out"
+    assert main(["gallery-file", "--gallery-size", "250", "--distinct", "100", "--mode", mode, "--loads", "1",
+                 "--probes", "5", "--store", str(tmp_path / "store"), "--workers", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(_KEYS) <= report.keys()
+    assert report["gallery_size"] == 250 and report["distinct_fingers"] == 100 and report["mode"] == mode
+    assert report["subjects"] == report["templates"] == 250
+    assert report["file_mb"] > 0 and report["load_s"] > 0 and report["rss_mb"] is not None
+    if mode == "index":
+        assert report["self_rank1"] == 1.0 and report["first_search_ms"] > 0
+
+
+def test_store_of_another_seed_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "store"
+    assert main(["gallery-file", "--gallery-size", "20", "--loads", "1", "--store", str(store), "--workers", "1",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert main(["gallery-file", "--gallery-size", "30", "--store", str(store), "--out", str(tmp_path / "out")]) == 2
+    assert "holds 20 fingers" in capsys.readouterr().err
