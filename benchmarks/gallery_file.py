@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     report["load_s_all"] = [load["load_s"] for load in loads]
     report["load_s"] = float(np.median(report["load_s_all"]))
     report.update({key: value for key, value in loads[-1].items() if key != "load_s"})
-    report["build_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["build_peak_rss_mb"] = _memory_mb()["peak"]
     for key in _KEYS:
         report.setdefault(key, None)
     (args.out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True))
@@ -137,17 +137,18 @@ def _load_in_child(path: Path, store: Path, probes: int, distinct: int) -> dict[
 
 
 def _memory_mb() -> dict[str, float]:
-    """``VmRSS``, ``RssAnon`` and ``RssFile`` of this process in MiB (Linux), else ``ru_maxrss``."""
+    """``VmRSS``, ``RssAnon``, ``RssFile`` and the peak ``VmHWM`` of this process in MiB (Linux; elsewhere
+    ``ru_maxrss``, which a process started by another inherits from it)."""
     found: dict[str, float] = {}
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 key, _, value = line.partition(":")
-                if key in ("VmRSS", "RssAnon", "RssFile"):
+                if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
                     found[key] = int(value.split()[0]) / 1024
     except OSError:  # pragma: no cover - not Linux
         pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = found.get("VmHWM", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"rss": found.get("VmRSS", peak), "anon": found.get("RssAnon", 0.0), "file": found.get("RssFile", 0.0),
             "peak": peak}
 
