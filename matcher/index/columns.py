@@ -38,6 +38,8 @@ class Columns:
     ----------
     ids : list of str
         Subject ids, in file order.
+    numbers : dict of str to int
+        Each subject id's place in ``ids``.
     arrays : dict of str to ndarray
         ``finger_start``, ``minutia_start`` and every column of :data:`FINGER_COLUMNS` and
         :data:`MINUTIA_COLUMNS`, checked by :func:`check`.
@@ -45,8 +47,9 @@ class Columns:
         Bytes of the file these arrays view (0 when they are in RAM).
     """
 
-    def __init__(self, ids: list[str], arrays: dict[str, np.ndarray], mapped_nbytes: int = 0) -> None:
-        self.ids = ids
+    def __init__(self, ids: list[str], numbers: dict[str, int], arrays: dict[str, np.ndarray],
+                 mapped_nbytes: int = 0) -> None:
+        self.ids, self.numbers = ids, numbers
         self.finger_start: npt.NDArray[np.int64] = arrays["finger_start"]
         self.minutia_start: npt.NDArray[np.int64] = arrays["minutia_start"]
         self.position: npt.NDArray[np.uint8] = arrays["position"]

@@ -123,7 +123,7 @@ class Records:
         self._kept: dict[int, Template] = {}
         self._next_row = 0
         if base is not None:
-            self._base_subjects = dict(zip(base.ids, range(len(base.ids)), strict=True))
+            self._base_subjects = base.numbers.copy()
             self._alive = np.ones(base.fingers, bool)
             self._base_fingers = base.fingers
             self._next_row = base.next_row

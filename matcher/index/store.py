@@ -258,8 +258,10 @@ def read(path: str | os.PathLike[str]) -> Loaded:
     if ids.pop() != "" or len(ids) != header["subjects"]:
         raise CorruptGalleryError(f"{where}: {len(ids)} subject ids for {header['subjects']} subjects")
     index_view = arrays.pop("index", np.zeros(0, np.uint8))
-    store_check.check(ids, arrays, where)
-    return Loaded(VERSION, header, Columns(ids, arrays, data_bytes - index_view.nbytes), None, index_view)
+    numbers = dict(zip(ids, range(len(ids)), strict=True))
+    store_check.check(ids, numbers, arrays, where)
+    columns = Columns(ids, numbers, arrays, data_bytes - index_view.nbytes)
+    return Loaded(VERSION, header, columns, None, index_view)
 
 
 def _table(header: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], int]:

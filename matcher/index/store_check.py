@@ -27,10 +27,11 @@ _TWO_PI_BITS = int(np.float32(2 * np.pi).view(np.uint32))
 _MAX_POSITION = max(FingerPosition)
 
 
-def check(ids: list[str], arrays: dict[str, np.ndarray], where: str) -> None:
+def check(ids: list[str], numbers: dict[str, int], arrays: dict[str, np.ndarray], where: str) -> None:
     """:class:`CorruptGalleryError` naming the first broken invariant of the stored fingers.
 
-    Subject ids valid and distinct; 1 to ``MAX_FINGERS`` fingers a subject, positions distinct
+    Subject ids valid and distinct (``numbers`` maps each to its place in ``ids``); 1 to
+    ``MAX_FINGERS`` fingers a subject, positions distinct
     and increasing within a subject; rows distinct and below ``MAX_ROW``; every template as
     :meth:`Template.validate <matcher.template.Template.validate>` wants it, its angles as
     Template wraps them (bit-exact).
@@ -44,7 +45,7 @@ def check(ids: list[str], arrays: dict[str, np.ndarray], where: str) -> None:
     joined = "\n" + "\n".join(ids) + "\n"
     if "\n " in joined or " \n" in joined:
         fail("a subject id starts or ends with whitespace")
-    if len(set(ids)) != len(ids):
+    if len(numbers) != len(ids):
         fail("a subject id is stored twice")
     starts, position, row = arrays["finger_start"], arrays["position"], arrays["row"]
     fingers = len(position)
@@ -59,7 +60,8 @@ def check(ids: list[str], arrays: dict[str, np.ndarray], where: str) -> None:
     first[starts[:-1]] = True
     if np.any((np.diff(position.astype(np.int16)) <= 0) & ~first[1:]):
         fail("a subject's finger positions are not distinct and increasing")
-    if row.min() < 0 or row.max() >= MAX_ROW or np.any(np.diff(np.sort(row)) == 0):
+    distinct = np.array_equal(row, np.arange(fingers)) or not np.any(np.diff(np.sort(row)) == 0)
+    if row.min() < 0 or row.max() >= MAX_ROW or not distinct:
         fail("rows must be distinct, in 0..2**54 - 1")
     width, height, dpi = arrays["width"], arrays["height"], arrays["dpi"]
     if min(width.min(), height.min()) < 1 or max(width.max(), height.max()) > MAX_COORDINATE_PX:

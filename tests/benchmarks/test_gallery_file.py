@@ -31,3 +31,16 @@ def test_store_of_another_seed_is_refused(tmp_path: Path, capsys: pytest.Capture
                  "--out", str(tmp_path / "out")]) == 0
     assert main(["gallery-file", "--gallery-size", "30", "--store", str(store), "--out", str(tmp_path / "out")]) == 2
     assert "holds 20 fingers" in capsys.readouterr().err
+
+
+def test_from_an_existing_file(tmp_path: Path) -> None:
+    first = tmp_path / "first.bsmg"
+    assert main(["gallery-file", "--gallery-size", "40", "--mode", "index", "--loads", "1", "--probes", "3",
+                 "--store", str(tmp_path / "store"), "--workers", "1", "--file", str(first),
+                 "--out", str(tmp_path / "out1")]) == 0
+    assert main(["gallery-file", "--from", str(first), "--loads", "2", "--probes", "3", "--store",
+                 str(tmp_path / "store"), "--out", str(tmp_path / "out2")]) == 0
+    report = json.loads((tmp_path / "out2" / "report.json").read_text())
+    assert report["mode"] == "index" and report["gallery_size"] == 40 and report["build_s"] is None
+    assert report["from_format_version"] == report["format_version"] == 3 and len(report["load_s_all"]) == 2
+    assert report["from_load_s"] > 0 and report["from_self_rank1"] == report["self_rank1"] == 1.0
