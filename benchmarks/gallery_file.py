@@ -7,7 +7,9 @@ generated and subject ``i`` holds finger ``i % F``), saves it with :meth:`Galler
 the resident memory it reports is the loaded gallery's (plus the interpreter with numpy, faiss
 and the library, measured before the load and reported apart). In ``index`` mode each loading
 process also searches ``--probes`` stored fingers (first search and median latency; the
-re-loaded gallery must rank each probe's own subject first).
+re-loaded gallery must rank each probe's own subject first). The last loading process then
+enrols one more subject (the first change after a load: in index mode it copies a mapped
+candidate index into RAM) and saves the changed gallery next to the file (removed after).
 
 With ``--from FILE`` the gallery is not built: ``FILE`` (a gallery file of any version this
 build reads, e.g. one written by an older build) is loaded in a fresh process and measured
@@ -15,8 +17,7 @@ build reads, e.g. one written by an older build) is loaded in a fresh process an
 before-and-after of a format change in one command, on one gallery.
 
 Files are read from the page cache (they were just written or read): the figures are warm-cache
-loads.
-Prints a table and writes ``OUTDIR/report.json`` (keys in the module's ``_KEYS``; times in
+loads. Prints a table and writes ``OUTDIR/report.json`` (keys in the module's ``_KEYS``; times in
 seconds, memory in MiB).
 """
 
@@ -48,7 +49,8 @@ __all__ = ["add_parser", "run"]
 _KEYS = ("gallery_size", "distinct_fingers", "mode", "format_version", "build_s", "save_s", "file_mb", "load_s",
          "rss_mb", "rss_anon_mb", "rss_file_mb", "base_rss_mb", "peak_rss_mb", "nbytes_mb")
 SEED = 20261126
-#: Fingers generated per chunk of subjects added to the gallery (bounded temporaries at 1M).
+#: Subjects added to an exhaustive gallery per call (bounded temporaries at 1M); an index gallery
+#: takes them in one call, so that its IVF is trained once for the whole gallery (as ``identify``).
 _ADD_CHUNK = 100_000
 
 
@@ -93,9 +95,10 @@ def _finger(store: TemplateStore, finger: int) -> Template:
 
 def _build(store: TemplateStore, size: int, distinct: int, mode: str) -> Gallery:
     gallery = Gallery(mode=mode)
-    for first in range(0, size, _ADD_CHUNK):
+    chunk = _ADD_CHUNK if mode == "exhaustive" else max(size, 1)
+    for first in range(0, size, chunk):
         gallery.add_many((f"synthetic/{i}", {FingerPosition.UNKNOWN: _finger(store, i % distinct)})
-                         for i in range(first, min(size, first + _ADD_CHUNK)))
+                         for i in range(first, min(size, first + chunk)))
     return gallery
 
 
@@ -129,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         del gallery
         report["file_mb"] = path.stat().st_size / 2**20
         report["format_version"] = _version(path)
-        loads = [_load_in_child(path, args.store, probes, distinct) for _ in range(args.loads)]
+        loads = [_load_in_child(path, args.store, probes, distinct, change=i == args.loads - 1)
+                 for i in range(args.loads)]
     report["load_s_all"] = [load["load_s"] for load in loads]
     report["load_s"] = float(np.median(report["load_s_all"]))
     report.update({key: value for key, value in loads[-1].items() if key != "load_s"})
@@ -147,9 +151,9 @@ def _version(path: Path) -> int:
         return int.from_bytes(file.read(6)[4:6], "little")
 
 
-def _load_in_child(path: Path, store: Path, probes: int, distinct: int) -> dict[str, Any]:
+def _load_in_child(path: Path, store: Path, probes: int, distinct: int, change: bool = False) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "benchmarks.gallery_file", str(path), str(store), str(probes),
-                           str(distinct)],
+                           str(distinct), str(int(change))],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"loading {path} failed:\n{done.stderr}")
@@ -173,8 +177,10 @@ def _memory_mb() -> dict[str, float]:
             "peak": peak}
 
 
-def _child(path: str, store_folder: str, probes: int, distinct: int) -> dict[str, Any]:
-    """Load ``path`` in this (fresh) process and measure it; the last line of stdout is the result."""
+def _child(path: str, store_folder: str, probes: int, distinct: int, change: bool) -> dict[str, Any]:
+    """Load ``path`` in this (fresh) process and measure it, its searches (``probes``) and, with
+    ``change``, one enrolment after the load and a save of the changed gallery next to ``path``
+    (removed after); the last line of stdout is the result."""
     before = _memory_mb()
     start = time.perf_counter()
     gallery = Gallery.load(path)
@@ -184,7 +190,7 @@ def _child(path: str, store_folder: str, probes: int, distinct: int) -> dict[str
         "load_s": load_s, "base_rss_mb": before["rss"], "rss_mb": after["rss"] - before["rss"],
         "rss_anon_mb": after["anon"] - before["anon"], "rss_file_mb": after["file"] - before["file"],
         "peak_rss_mb": after["peak"], "nbytes_mb": gallery.nbytes() / 2**20, "subjects": len(gallery),
-        "templates": gallery.templates}
+        "templates": gallery.templates, "mapped_mb": getattr(gallery, "mapped_nbytes", lambda: 0)() / 2**20}
     if probes:
         store = TemplateStore(store_folder)
         times, hits = [], 0
@@ -198,6 +204,17 @@ def _child(path: str, store_folder: str, probes: int, distinct: int) -> dict[str
             hits += name[0] == "synthetic" and name[2].isdigit() and int(name[2]) % distinct == finger
         result.update(first_search_ms=times[0] * 1e3, search_p50_ms=float(np.median(times)) * 1e3,
                       self_rank1=hits / probes, rss_after_search_mb=_memory_mb()["rss"] - before["rss"])
+    if change:
+        template = _finger(TemplateStore(store_folder), 0)
+        start = time.perf_counter()
+        gallery.add("benchmark/added", {FingerPosition.UNKNOWN: template})
+        result["first_add_s"] = time.perf_counter() - start
+        result["rss_after_add_mb"] = _memory_mb()["rss"] - before["rss"]
+        again = Path(f"{path}.changed")
+        start = time.perf_counter()
+        gallery.save(again)
+        result["changed_save_s"] = time.perf_counter() - start
+        again.unlink()
     return result
 
 
@@ -210,4 +227,4 @@ def _shown(value: Any) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_child(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))))
+    print(json.dumps(_child(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1")))

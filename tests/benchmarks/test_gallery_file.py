@@ -21,6 +21,7 @@ def test_small_gallery_file(tmp_path: Path, mode: str) -> None:
     assert report["gallery_size"] == 250 and report["distinct_fingers"] == 100 and report["mode"] == mode
     assert report["subjects"] == report["templates"] == 250
     assert report["file_mb"] > 0 and report["load_s"] > 0 and report["rss_mb"] is not None
+    assert report["first_add_s"] > 0 and report["changed_save_s"] > 0 and report["mapped_mb"] > 0
     if mode == "index":
         assert report["self_rank1"] == 1.0 and report["first_search_ms"] > 0
 
