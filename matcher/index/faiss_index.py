@@ -226,11 +226,11 @@ class MccIndex:
                     where: str) -> MccIndex:
         """Rebuild from :meth:`stored`'s header and serialisation; :class:`CorruptGalleryError` if they
         disagree. A read-only array (a mapped file section, kept alive by the index) is viewed, not
-        copied; bytes are copied."""
+        copied, by FAISS's zero-copy reader (FAISS builds without one copy it); bytes are copied."""
         try:
             params = stored_params(header["params"])
             source = cls(records, params)
-            if isinstance(data, np.ndarray) and not data.flags.writeable:
+            if isinstance(data, np.ndarray) and not data.flags.writeable and hasattr(faiss, "ZeroCopyIOReader"):
                 view = np.ascontiguousarray(data, dtype=np.uint8)
                 reader = faiss.ZeroCopyIOReader(faiss.swig_ptr(view), view.nbytes)  # type: ignore[attr-defined]
                 index = faiss.read_index_binary(reader, 0)

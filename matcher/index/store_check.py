@@ -47,13 +47,18 @@ def check(ids: list[str], numbers: dict[str, int], arrays: dict[str, np.ndarray]
         fail("a subject id starts or ends with whitespace")
     if len(numbers) != len(ids):
         fail("a subject id is stored twice")
-    starts, position, row = arrays["finger_start"], arrays["position"], arrays["row"]
-    fingers = len(position)
+    starts, fingers = arrays["finger_start"], len(arrays["position"])
     counts = np.diff(starts)
     if starts[0] != 0 or starts[-1] != fingers or (counts.size and (counts.min() < 1 or counts.max() > MAX_FINGERS)):
         fail(f"subjects must hold 1 to {MAX_FINGERS} fingers each, in order")
-    if not fingers:
-        return
+    if fingers:
+        _check_fingers(arrays, fail)
+    _check_minutiae(arrays, fail)
+
+
+def _check_fingers(arrays: dict[str, np.ndarray], fail: Callable[[str], NoReturn]) -> None:
+    starts, position, row = arrays["finger_start"], arrays["position"], arrays["row"]
+    fingers = len(position)
     if position.max() > _MAX_POSITION:
         fail(f"finger position {int(position.max())} is not a FingerPosition code (0..{int(_MAX_POSITION)})")
     first = np.zeros(fingers, bool)
@@ -68,7 +73,6 @@ def check(ids: list[str], numbers: dict[str, int], arrays: dict[str, np.ndarray]
         fail(f"template width and height must be in 1..{MAX_COORDINATE_PX}")
     if dpi.min() < MIN_DPI or dpi.max() > MAX_DPI or arrays["image_quality"].max() > 100:
         fail(f"template dpi must be in {MIN_DPI}..{MAX_DPI} and image quality in 0..100")
-    _check_minutiae(arrays, fail)
 
 
 def _check_minutiae(arrays: dict[str, np.ndarray], fail: Callable[[str], NoReturn]) -> None:
