@@ -202,14 +202,18 @@ def _child(path: str, store_folder: str, probes: int, distinct: int, change: boo
             # with --distinct, subjects i, i + F, ... hold the same finger: any of them is a hit
             name = found[0].subject.partition("/") if found else ("", "", "")
             hits += name[0] == "synthetic" and name[2].isdigit() and int(name[2]) % distinct == finger
+        searched = _memory_mb()
         result.update(first_search_ms=times[0] * 1e3, search_p50_ms=float(np.median(times)) * 1e3,
-                      self_rank1=hits / probes, rss_after_search_mb=_memory_mb()["rss"] - before["rss"])
+                      self_rank1=hits / probes, rss_after_search_mb=searched["rss"] - before["rss"],
+                      rss_anon_after_search_mb=searched["anon"] - before["anon"])
     if change:
         template = _finger(TemplateStore(store_folder), 0)
         start = time.perf_counter()
         gallery.add("benchmark/added", {FingerPosition.UNKNOWN: template})
         result["first_add_s"] = time.perf_counter() - start
-        result["rss_after_add_mb"] = _memory_mb()["rss"] - before["rss"]
+        added = _memory_mb()
+        result["rss_after_add_mb"], result["rss_anon_after_add_mb"] = (added["rss"] - before["rss"],
+                                                                       added["anon"] - before["anon"])
         again = Path(f"{path}.changed")
         start = time.perf_counter()
         gallery.save(again)
