@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from matcher import FingerPosition, InvalidParameterError, Template, TemplateVersionError
-from matcher.index import CorruptGalleryError, Gallery, store
+from matcher.index import CorruptGalleryError, Gallery, IndexParams, store
 from tests.matcher.index._files import data_start, header_of, reseal, sections, with_header, with_raw_header
 
 REPO = Path(__file__).resolve().parents[3]
@@ -282,3 +282,29 @@ def test_unknown_mode_is_refused_unless_overridden(saved: bytes, tmp_path: Path)
 def test_missing_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Gallery.load(tmp_path / "absent.bsmg")
+
+
+def test_damaged_candidate_index_section_is_rejected(enrolled: list[Template], tmp_path: Path) -> None:
+    indexed = Gallery(mode="index", index_params=IndexParams(shortlist=5))
+    indexed.add_many((f"s{i}", {RI: template}) for i, template in enumerate(enrolled[:20]))
+    indexed.save(tmp_path / "index.bsmg")
+    data = (tmp_path / "index.bsmg").read_bytes()
+    offset, size = sections(data)["index"]
+    assert header_of(data)["index_bytes"] == size > 0 and len(indexed._source.stored()[1]) == size
+    flipped = bytearray(data)
+    flipped[offset + size // 2] ^= 0x01
+    with pytest.raises(CorruptGalleryError, match=r"index\) fail their SHA-256 checksum"):
+        Gallery.load(_write(tmp_path, bytes(flipped)))
+    # sealed by a faulty writer: FAISS refuses the serialisation, the gallery says so
+    for position in (0, 8, 20, 44):
+        with pytest.raises(CorruptGalleryError, match="candidate index cannot be read"):
+            Gallery.load(_write(tmp_path, _edited(data, "index", position, b"\x7f")))
+
+    def shorter(header: dict) -> None:  # type: ignore[type-arg]
+        header["index_bytes"] -= 100
+        header["sections"] = store._sections(header["subjects"], header["templates"], header["minutiae"],
+                                             header["subject_id_bytes"], header["index_bytes"])
+
+    with pytest.raises(CorruptGalleryError, match="candidate index cannot be read"):
+        Gallery.load(_write(tmp_path, with_header(data, shorter)))
+    assert Gallery.load(tmp_path / "index.bsmg", mode="exhaustive").templates == 20  # the index is not read
