@@ -43,14 +43,19 @@ class CandidateSource(Protocol):
         ...
 
     def nbytes(self) -> int:
-        """Bytes of RAM held by the structure itself (0 when there is none)."""
+        """Bytes held by the structure itself (0 when there is none), in RAM or mapped."""
+        ...
+
+    def mapped_nbytes(self) -> int:
+        """Bytes of the loaded gallery file the structure views instead of RAM (0 when none)."""
         ...
 
     def retrain(self) -> None:
         """Rebuild the structure for the current size (a maintenance call; may do nothing)."""
 
-    def stored(self) -> tuple[dict[str, Any] | None, bytes]:
-        """``(header, bytes)`` kept in the gallery file; ``(None, b"")`` when nothing is stored."""
+    def stored(self) -> tuple[dict[str, Any] | None, np.ndarray | None]:
+        """``(header, serialisation as uint8)`` kept in the gallery file; ``(None, None)`` when nothing
+        is stored."""
         ...
 
 
@@ -78,8 +83,11 @@ class Exhaustive:
     def nbytes(self) -> int:
         return 0
 
+    def mapped_nbytes(self) -> int:
+        return 0
+
     def retrain(self) -> None:
         pass
 
-    def stored(self) -> tuple[dict[str, Any] | None, bytes]:
-        return None, b""
+    def stored(self) -> tuple[dict[str, Any] | None, np.ndarray | None]:
+        return None, None

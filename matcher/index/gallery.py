@@ -144,10 +144,16 @@ class Gallery:
         self.mode = _check_mode(mode)
         if index_params is not None and not isinstance(index_params, IndexParams):
             raise InvalidParameterError(f"index_params must be IndexParams, got {type(index_params).__name__}")
+        self._index_params = index_params
         self._records = Records()
-        self._source: CandidateSource = (MccIndex(self._records, index_params) if self.mode == "index"
-                                         else Exhaustive(self._records))
+        self._source: CandidateSource = self._new_source()
         self._lock = threading.RLock()
+
+    def _new_source(self) -> CandidateSource:
+        """An empty candidate source of the gallery's mode over its records."""
+        if self.mode == "index":
+            return MccIndex(self._records, self._index_params)
+        return Exhaustive(self._records)
 
     # -- records -------------------------------------------------------------------------------
 
@@ -224,12 +230,25 @@ class Gallery:
         return self._records.templates
 
     def nbytes(self) -> int:
-        """Approximate bytes of RAM held by the templates, the bookkeeping and the candidate index."""
+        """Approximate bytes of RAM held by the templates, the bookkeeping and the candidate index.
+
+        A gallery loaded from a file keeps the file's columns (and its candidate index, until the
+        first change) mapped instead: those bytes are :meth:`mapped_nbytes`, not counted here.
+        """
         with self._lock:
-            return self._records.nbytes() + self.index_nbytes() + sys.getsizeof(self)
+            source = self._source
+            index = 0 if source.mapped_nbytes() else source.nbytes()
+            return self._records.nbytes() + index + sys.getsizeof(self)
+
+    def mapped_nbytes(self) -> int:
+        """Bytes of the loaded gallery file that the gallery views read-only (memory-mapped: resident
+        once read, shared with the page cache and reclaimable); 0 for a gallery built in memory."""
+        with self._lock:
+            return self._records.mapped_nbytes() + self._source.mapped_nbytes()
 
     def index_nbytes(self) -> int:
-        """Bytes of RAM held by the candidate index (codes and their ids; 0 when exhaustive)."""
+        """Bytes held by the candidate index's codes and their ids (0 when exhaustive), in RAM or,
+        for a loaded gallery not changed since, in the mapped file."""
         return self._source.nbytes()
 
     def retrain(self) -> None:
@@ -278,7 +297,7 @@ class Gallery:
             batches = []
             for position, template in probes.items():
                 rows, templates = source.candidates(template, allowed[position])
-                batches.append(([self._records.row(row)[:2] for row in rows], templates))
+                batches.append((self._records.owners(rows), templates))
         count = len(probes)
         per_subject: dict[str, list[float]] = {}
         best_finger: dict[str, tuple[float, FingerPosition]] = {}
@@ -309,18 +328,20 @@ class Gallery:
         OSError
             When the folder cannot be written; the previous file at ``path``, if any, is intact.
         """
-        with self._lock:
-            records = [(subject, self._records.get(subject), self._records.rows_of(subject))
-                       for subject in self._records]
+        with self._lock:  # a snapshot: views of the mapped file and copies of what is in RAM
+            snapshot = self._records.snapshot()
             index_header, index = self._source.stored()
-        header = {"algorithm": Matcher.ALGORITHM, "mode": self.mode, "subjects": len(records),
-                  "templates": sum(len(fingers) for _, fingers, _ in records), "index": index_header}
-        store.write(path, header, records, index)
-        log.info("saved gallery of %d subjects to %s", len(records), path)
+        header = {"algorithm": Matcher.ALGORITHM, "mode": self.mode, "index": index_header}
+        store.write(path, header, snapshot, index)
+        log.info("saved gallery of %d subjects to %s", len(snapshot.ids), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mode: str | None = None) -> Gallery:
-        """Read a gallery written by :meth:`save`, verifying magic, version and checksum.
+        """Read a gallery written by :meth:`save`, verifying magic, version and checksums.
+
+        A file of format version 3 is memory-mapped: its columns stay in the file (templates are
+        made when a finger is read) and a stored candidate index is used where it lies; what is
+        added later lives in RAM. A version-2 file is parsed into templates in RAM.
 
         Parameters
         ----------
@@ -332,7 +353,7 @@ class Gallery:
         Raises
         ------
         TemplateVersionError
-            When the file's format version is not the one this build reads.
+            When the file's format version is not one this build reads (2 or 3).
         CorruptGalleryError
             When the file is not a gallery, is truncated, fails its checksum, or is inconsistent.
         InvalidParameterError
@@ -340,7 +361,8 @@ class Gallery:
         OSError
             When the file cannot be read.
         """
-        header, records, index = store.read(path)
+        loaded = store.read(path)
+        header = loaded.header
         chosen = _check_mode(header.get("mode") if mode is None else mode)
         stored_index = header.get("index")
         reuse = chosen == "index" and header.get("mode") == "index" and isinstance(stored_index, dict)
@@ -350,21 +372,24 @@ class Gallery:
                 params = stored_params(stored_index["params"])  # type: ignore[index]
             except (KeyError, TypeError, InvalidParameterError) as exc:
                 raise CorruptGalleryError(f"gallery file {path}: candidate index parameters: {exc}") from None
-        gallery = cls(mode=chosen, index_params=params)
         if header.get("algorithm") != Matcher.ALGORITHM:
             log.info("gallery %s was saved with matcher %r, this build runs %r",
                      path, header.get("algorithm"), Matcher.ALGORITHM)
+        gallery = cls(mode=chosen, index_params=params)
+        if loaded.columns is not None:
+            gallery._records = Records(loaded.columns)
+            gallery._source = gallery._new_source()
         try:
-            if reuse:
-                for subject, fingers, rows in records:
-                    gallery._records.add(subject, fingers, rows)
-            else:  # one batch: a candidate index is built (and trained) once for the whole gallery
-                gallery.add_many([(subject, fingers) for subject, fingers, _ in records])
-        except (InvalidParameterError, DuplicateIdError) as exc:  # pragma: no cover - store.read checks
+            for subject, fingers, rows in loaded.records or []:
+                gallery._records.add(subject, fingers, rows)
+        except (InvalidParameterError, DuplicateIdError) as exc:  # pragma: no cover - store_v2.read checks
             raise CorruptGalleryError(f"gallery file {path}: {exc}") from None
         if reuse:
-            gallery._source = MccIndex.from_bytes(gallery._records, stored_index, index,  # type: ignore[arg-type]
-                                                  where=f"gallery file {path}")
+            gallery._source = MccIndex.from_stored(gallery._records, stored_index, loaded.index,  # type: ignore[arg-type]
+                                                   where=f"gallery file {path}")
+        elif chosen == "index":  # one batch: the index is built (and trained) once for the whole gallery
+            records = gallery._records
+            gallery._source.add(*(records.base_templates() if loaded.columns is not None else records.rows_at(None)))
         return gallery
 
 

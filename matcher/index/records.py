@@ -1,17 +1,27 @@
 """The gallery's records: subject id -> finger position -> template, with stable row numbers.
 
 Every stored finger gets a *row*, an integer that never changes while the finger is stored and
-is never reused in the lifetime of the object; a candidate index (the exhaustive one, later a
-FAISS one) names fingers by row. Rows are renumbered from 0 when a gallery is loaded.
+is never reused in the lifetime of the object; a candidate index (the exhaustive one, the FAISS
+one) names fingers by row. A gallery file keeps the rows, so a stored candidate index stays valid.
+
+Records loaded from a gallery file of version 3 stay in the file's mapped, read-only columns
+(:class:`~matcher.index.columns.Columns`, the *base*); a finger's template is made when it is read
+(kept only by :meth:`Records.rows_at`, whose templates carry the exhaustive search's cached
+search forms). Removing a base subject only marks its fingers dead; every subject added later
+(a replaced one too) lives in RAM, as every subject of a gallery that was never loaded does.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from matcher.errors import DuplicateIdError, InvalidParameterError, InvalidTemplateError, UnknownIdError
+from matcher.index.columns import Columns, LazyTemplates, Snapshot
 from matcher.template import FingerPosition, Template
 
 __all__ = ["MAX_SUBJECT_CHARS", "MAX_FINGERS", "Records", "check_subject", "check_fingers",
@@ -87,27 +97,49 @@ def _template_bytes(template: Template) -> int:
     return sys.getsizeof(template) + sys.getsizeof(template.__dict__) + sum(sys.getsizeof(a) for a in arrays)
 
 
-class Records:
-    """Subjects, their fingers, and the row of each finger; not thread-safe (the Gallery locks)."""
+#: Subjects in RAM gathered per part of a :class:`Snapshot` (bounded temporaries when saving).
+_SNAPSHOT_SUBJECTS = 65536
 
-    def __init__(self) -> None:
+
+class Records:
+    """Subjects, their fingers, and the row of each finger; not thread-safe (the Gallery locks).
+
+    Parameters
+    ----------
+    base : Columns, optional
+        The fingers of a loaded gallery file (module docstring); None for an empty gallery.
+    """
+
+    def __init__(self, base: Columns | None = None) -> None:
+        # fingers in RAM: subject -> {position: row}, row -> (subject, position, template)
         self._subjects: dict[str, dict[FingerPosition, int]] = {}
         self._rows: dict[int, tuple[str, FingerPosition, Template]] = {}
         self._by_position: dict[FingerPosition, dict[int, Template]] = {}
+        self._base = base
+        # the base: live subjects -> subject number, live fingers, templates kept by rows_at
+        self._base_subjects: dict[str, int] = {}
+        self._alive = np.zeros(0, bool)
+        self._base_fingers = 0
+        self._kept: dict[int, Template] = {}
         self._next_row = 0
+        if base is not None:
+            self._base_subjects = base.numbers.copy()
+            self._alive = np.ones(base.fingers, bool)
+            self._base_fingers = base.fingers
+            self._next_row = base.next_row
 
     def __len__(self) -> int:
-        return len(self._subjects)
+        return len(self._base_subjects) + len(self._subjects)
 
     def __contains__(self, subject: object) -> bool:
-        return subject in self._subjects
+        return subject in self._subjects or subject in self._base_subjects
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._subjects)
+        return itertools.chain(self._base_subjects, self._subjects)
 
     @property
     def templates(self) -> int:
-        return len(self._rows)
+        return self._base_fingers + len(self._rows)
 
     def add(self, subject: str, fingers: dict[FingerPosition, Template],
             rows_given: dict[FingerPosition, int] | None = None) -> list[int]:
@@ -115,9 +147,9 @@ class Records:
 
         ``rows_given`` (a loaded gallery file's rows) must be unused rows; later rows follow them.
         """
-        if subject in self._subjects:
+        if subject in self:
             raise DuplicateIdError(f"subject id {subject!r} is already enrolled")
-        if rows_given is not None and any(self._rows.get(r) is not None or r < 0 for r in rows_given.values()):
+        if rows_given is not None and any(r < 0 or self._taken(r) for r in rows_given.values()):
             raise DuplicateIdError(f"subject id {subject!r}: row numbers {sorted(rows_given.values())} are taken")
         rows: dict[FingerPosition, int] = {}
         for position, template in fingers.items():
@@ -132,8 +164,25 @@ class Records:
         self._subjects[subject] = rows
         return list(rows.values())
 
+    def _taken(self, row: int) -> bool:
+        if row in self._rows:
+            return True
+        if self._base is None:
+            return False
+        finger = int(self._base.fingers_of_rows([row])[0])
+        return finger >= 0 and bool(self._alive[finger])
+
     def remove(self, subject: str) -> list[int]:
         """Drop a record; returns the rows it held."""
+        number = self._base_subjects.pop(subject, None)
+        if number is not None:
+            assert self._base is not None  # base subjects exist only with a base
+            first, stop = int(self._base.finger_start[number]), int(self._base.finger_start[number + 1])
+            self._alive[first:stop] = False
+            self._base_fingers -= stop - first
+            for finger in range(first, stop):
+                self._kept.pop(finger, None)
+            return self._base.row[first:stop].tolist()  # type: ignore[no-any-return]
         rows = self._subjects.pop(subject, None)
         if rows is None:
             raise UnknownIdError(f"subject id {subject!r} is not enrolled")
@@ -144,7 +193,18 @@ class Records:
                 del self._by_position[position]
         return list(rows.values())
 
+    def _base_range(self, subject: str) -> range | None:
+        number = self._base_subjects.get(subject)
+        if number is None:
+            return None
+        assert self._base is not None  # base subjects exist only with a base
+        return range(int(self._base.finger_start[number]), int(self._base.finger_start[number + 1]))
+
     def get(self, subject: str) -> dict[FingerPosition, Template]:
+        fingers = self._base_range(subject)
+        if fingers is not None:
+            return {FingerPosition(int(self._base.position[f])): self._template(f)  # type: ignore[union-attr]
+                    for f in fingers}
         rows = self._subjects.get(subject)
         if rows is None:
             raise UnknownIdError(f"subject id {subject!r} is not enrolled")
@@ -152,34 +212,122 @@ class Records:
 
     def rows_of(self, subject: str) -> dict[FingerPosition, int]:
         """``{position: row}`` of an enrolled subject."""
+        fingers = self._base_range(subject)
+        if fingers is not None:
+            base = self._base
+            return {FingerPosition(int(base.position[f])): int(base.row[f]) for f in fingers}  # type: ignore[union-attr]
         rows = self._subjects.get(subject)
         if rows is None:
             raise UnknownIdError(f"subject id {subject!r} is not enrolled")
         return dict(rows)
 
-    def row(self, row: int) -> tuple[str, FingerPosition, Template]:
-        """``(subject, position, template)`` of a stored row."""
-        return self._rows[row]
+    def _template(self, finger: int) -> Template:
+        kept = self._kept.get(finger)
+        return kept if kept is not None else self._base.template(finger)  # type: ignore[union-attr]
+
+    def _base_finger(self, row: int) -> int:
+        finger = -1 if self._base is None else int(self._base.fingers_of_rows([row])[0])
+        if finger < 0 or not self._alive[finger]:
+            raise KeyError(row)
+        return finger
+
+    def owners(self, rows: Sequence[int]) -> list[tuple[str, FingerPosition]]:
+        """``(subject, position)`` of each stored row (KeyError for a row that is not stored)."""
+        found: list[tuple[str, FingerPosition] | None] = []
+        for row in rows:
+            entry = self._rows.get(row)
+            found.append(None if entry is None else (entry[0], entry[1]))
+        missing = [i for i, entry in enumerate(found) if entry is None]
+        if not missing:
+            return found  # type: ignore[return-value]
+        base = self._base
+        if base is None:
+            raise KeyError(rows[missing[0]])
+        fingers = base.fingers_of_rows([rows[i] for i in missing])
+        dead = (fingers < 0) | ~self._alive[np.maximum(fingers, 0)]
+        if np.any(dead):
+            raise KeyError(rows[missing[int(np.argmax(dead))]])
+        subjects = base.subjects_of(fingers).tolist()
+        for i, subject, position in zip(missing, subjects, base.position[fingers].tolist(), strict=True):
+            found[i] = (base.ids[subject], FingerPosition(position))
+        return found  # type: ignore[return-value]
+
+    def owner(self, row: int) -> tuple[str, FingerPosition]:
+        """``(subject, position)`` of a stored row (KeyError when it is not stored)."""
+        return self.owners([row])[0]
+
+    def template(self, row: int) -> Template:
+        """The template of a stored row (made from the mapped columns, and not kept, for a base row)."""
+        entry = self._rows.get(row)
+        return entry[2] if entry is not None else self._template(self._base_finger(row))
+
+    def base_templates(self) -> tuple[list[int], Sequence[Template]]:
+        """The rows of the live base fingers and their templates, each made when read and not kept
+        (a loaded file's fingers, indexed in one batch by a candidate index of another mode)."""
+        if self._base is None:
+            return [], []
+        fingers = np.flatnonzero(self._alive)
+        return self._base.row[fingers].tolist(), LazyTemplates(self._base, fingers)
 
     def rows_at(self, positions: Iterable[FingerPosition] | None) -> tuple[list[int], list[Template]]:
-        """Rows and templates at ``positions`` (every row when None), in row order per position."""
-        if positions is None:
-            return list(self._rows), [entry[2] for entry in self._rows.values()]
+        """Rows and templates at ``positions`` (every row when None), base rows first, in row order per
+        position; the base templates made here are kept (they carry the exhaustive search's search forms)."""
         rows: list[int] = []
         templates: list[Template] = []
-        for position in positions:
+        wanted = None if positions is None else list(positions)
+        base = self._base
+        if base is not None and self._base_fingers:
+            if wanted is None:
+                fingers = np.flatnonzero(self._alive)
+            else:  # grouped by position, as the rows in RAM are
+                fingers = np.concatenate([np.zeros(0, np.int64)]
+                                         + [np.flatnonzero(self._alive & (base.position == p)) for p in wanted])
+            rows.extend(base.row[fingers].tolist())
+            for finger in fingers.tolist():
+                kept = self._kept.get(finger)
+                if kept is None:
+                    kept = self._kept[finger] = base.template(finger)
+                templates.append(kept)
+        if wanted is None:
+            rows.extend(self._rows)
+            templates.extend(entry[2] for entry in self._rows.values())
+            return rows, templates
+        for position in wanted:
             stored = self._by_position.get(position)
             if stored:
                 rows.extend(stored)
                 templates.extend(stored.values())
         return rows, templates
 
+    def snapshot(self) -> Snapshot:
+        """Every record, in iteration order, as the writer wants it (fingers in position order)."""
+        snapshot = Snapshot()
+        if self._base is not None:
+            snapshot.add_columns(self._base, self._alive)
+        subjects = list(self._subjects.items())
+        for first in range(0, len(subjects), _SNAPSHOT_SUBJECTS):
+            snapshot.add_templates([
+                (subject, [(int(p), rows[p], self._rows[rows[p]][2]) for p in sorted(rows)])
+                for subject, rows in subjects[first:first + _SNAPSHOT_SUBJECTS]])
+        return snapshot
+
     def nbytes(self) -> int:
-        """Approximate RAM of the templates and the bookkeeping (not the matcher's search forms)."""
+        """Approximate RAM of the templates and the bookkeeping (not the matcher's search forms, not
+        the mapped file: :meth:`mapped_nbytes`)."""
         total = sys.getsizeof(self._subjects) + sys.getsizeof(self._rows) + sys.getsizeof(self._by_position)
         for subject, rows in self._subjects.items():
             total += sys.getsizeof(subject) + sys.getsizeof(rows)
         for entry in self._rows.values():
             total += sys.getsizeof(entry) + _template_bytes(entry[2]) + 2 * sys.getsizeof(2**40)
         total += sum(sys.getsizeof(stored) for stored in self._by_position.values())
+        if self._base is not None:
+            ids = self._base.ids
+            total += sys.getsizeof(ids) + sum(map(sys.getsizeof, ids))  # the id strings, shared with the dict
+            total += sys.getsizeof(self._base_subjects) + sys.getsizeof(2**40) * len(self._base_subjects)
+            total += self._alive.nbytes + self._base.lookup_nbytes() + sys.getsizeof(self._kept)
+            total += sum(_template_bytes(t) + sys.getsizeof(2**40) for t in self._kept.values())
         return int(total)
+
+    def mapped_nbytes(self) -> int:
+        """Bytes of the loaded gallery file that the base columns view (resident only once read)."""
+        return 0 if self._base is None else self._base.mapped_nbytes

@@ -1,121 +1,195 @@
-"""The gallery file: one versioned, checksummed, atomically written file.
+"""The gallery file: versioned, checksummed, written atomically, memory-mapped when read.
 
-Layout of version 2 (little-endian; ``m`` = number of stored fingers)::
+Layout of version 3 (little-endian; ``n`` subjects, ``m`` fingers, ``k`` minutiae, ``b`` bytes of
+subject ids, ``c`` bytes of candidate index)::
 
-    size    field
-    4       magic b"BSMG"
-    2       format version, uint16 (2)
-    2       reserved, uint16, must be 0
-    4       header length h, uint32 (at most 1 MiB)
-    h       header: UTF-8 JSON object, at least {"format": "basma-gallery", "algorithm":
-            Matcher.ALGORITHM, "mode": "exhaustive" | "index", "subjects": n, "templates": m,
-            "index": null | the candidate index's header (FAISS factory string, IndexParams)}
-    m times one finger record:
-      2     subject id length s in bytes, uint16
-      s     subject id, UTF-8
-      1     finger position, uint8 (ISO/ANSI code 0-10)
-      8     row, uint64 (the finger's number in the gallery; the candidate index names fingers by it)
-      4     template length t, uint32
-      t     the template in the native format (matcher.formats.native, with its own CRC-32)
-    8       candidate index length c, uint64 (0 for an exhaustive gallery)
-    c       the FAISS serialisation of the candidate index (matcher.index.faiss_index)
-    32      SHA-256 of every byte before it
+    offset      size     field
+    0           4        magic b"BSMG"
+    4           2        format version, uint16 (3)
+    6           2        reserved, uint16, must be 0
+    8           4        header length h, uint32 (at most 1 MiB)
+    12          h        header: UTF-8 JSON object {"format": "basma-gallery", "algorithm":
+                         Matcher.ALGORITHM, "mode": "exhaustive" | "index", "subjects": n,
+                         "templates": m, "minutiae": k, "subject_id_bytes": b, "index_bytes": c,
+                         "index": null | the candidate index's header (FAISS factory string,
+                         IndexParams, code count), "chunk_bytes": q, "sections": [{"name", "dtype",
+                         "count", "offset"}, ...] (the table below)}
+    12 + h      ...      zero bytes up to d, the next multiple of 64
+    d           D        the data region: the sections below, in this order, each at an offset
+                         (from d) that is the end of the previous one rounded up to a multiple of 64,
+                         zero bytes between them
+    d + D       32 x Q   SHA-256 of each q bytes of the data region (the last piece may be shorter),
+                         Q = ceil(D / q); q is 64 MiB
+    d + D + 32Q 32       SHA-256 of bytes 0 .. d - 1 followed by the Q chunk digests
 
-Records are written subject by subject, fingers in position order, so a file can be written and
-read in one streaming pass. The matcher's search forms are never stored (rebuilt on first use);
-the candidate index is, so that a large gallery loads without recomputing its codes.
+    section        dtype  count  content
+    subject_ids    u1     b      the subject ids, UTF-8, each followed by "\\n" (ids are printable)
+    finger_start   <i8    n + 1  subject s holds fingers finger_start[s] .. finger_start[s + 1] - 1
+    minutia_start  <i8    m + 1  finger f holds minutiae minutia_start[f] .. minutia_start[f + 1] - 1
+    position       u1     m      finger position (ISO/ANSI code 0-10), increasing within a subject
+    row            <i8    m      the finger's row (the candidate index names fingers by it)
+    width, height  <u2    m      the template's image size in pixels (two sections)
+    dpi            <u2    m
+    image_quality  u1     m
+    x, y           <i2    k      minutiae in pixels, x = column, y = row (two sections)
+    angle          <f4    k      radians in [0, 2 pi), bit-exact
+    kind           u1     k      MinutiaKind code
+    quality        u1     k      0-100
+    index          u1     c      the FAISS serialisation of the candidate index (only when the
+                                 header's "index" is not null)
 
-Writes are atomic: a temporary file in the target's folder (mode 0600: fingerprints are personal
-data) is written, flushed, fsync'ed and renamed over the target with :func:`os.replace`, then the
-folder is fsync'ed. A crash at any point leaves either the old file or the new one, never a mix.
+Subjects are stored in enrolment order, a subject's fingers in position order. The matcher's
+search forms are never stored (rebuilt on first use); the candidate index is, so that a large
+gallery loads without recomputing its codes.
+
+**Reading** checks the prefix and header, that the file is exactly as long as the header says
+("truncated", "trailing bytes"), the final digest (which covers every byte outside the data
+region and the chunk digests), then every chunk digest, read with ``pread`` on all cores
+(hashlib releases the GIL): about 0.3 s a GB on 2 cores with SHA-NI. It then maps the file
+read-only (``mmap``) and views each section as a numpy array, without copying; the columns'
+invariants are checked once (:mod:`matcher.index.store_check`). A mapped file must not be
+changed in place (this module never does: it replaces files by renaming).
+
+**Writing** is atomic: a temporary file in the target's folder (mode 0600: fingerprints are
+personal data) is written, flushed, fsync'ed and renamed over the target with
+:func:`os.replace`, then the folder is fsync'ed. A crash at any point leaves either the old file
+or the new one, never a mix. The columns of a loaded file are written from its mapping; saving
+over the file a gallery was loaded from is safe (the mapping keeps the old file's data until the
+gallery is dropped).
+
+Version 2 files (one record per finger, :mod:`matcher.index.store_v2`) are still read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
+import mmap
 import os
-import struct
 import tempfile
-from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from matcher.errors import CorruptGalleryError, MatcherError, TemplateVersionError
-from matcher.formats import native
-from matcher.index.records import MAX_FINGERS, check_position, check_subject
-from matcher.template import FingerPosition, Template
+import numpy as np
 
-__all__ = ["MAGIC", "VERSION", "FORMAT", "write", "read"]
+from matcher.errors import CorruptGalleryError, TemplateVersionError
+from matcher.index import _prefix, store_check, store_v2
+from matcher.index.columns import FINGER_COLUMNS, MINUTIA_COLUMNS, Columns, Snapshot
 
-log = logging.getLogger(__name__)
+__all__ = ["VERSION", "CHUNK_BYTES", "Loaded", "write", "read"]
 
-MAGIC = b"BSMG"
-#: The format version this build writes; it reads only this one.
-VERSION = 2
-FORMAT = "basma-gallery"
-MAX_HEADER_BYTES = 1 << 20
-_PREFIX = struct.Struct("<4sHHI")  # magic, version, reserved, header length
-_SUBJECT = struct.Struct("<H")
-_FINGER = struct.Struct("<BQI")  # position, row, template length
-_INDEX = struct.Struct("<Q")
-MAX_INDEX_BYTES = 1 << 40
-#: Rows stay below this so that a candidate index id (row << 8 | minutia) fits an int64.
-MAX_ROW = 1 << 54
+#: The format version this build writes (it also reads version 2).
+VERSION = 3
+#: Bytes of the data region covered by one SHA-256 digest (the unit of parallel verification).
+CHUNK_BYTES = 64 << 20
+ALIGN = 64
 _DIGEST_BYTES = hashlib.sha256().digest_size
-_CHUNK_BYTES = 1 << 20
-
-#: ``(subject, {position: template}, {position: row})``
-Record = tuple[str, dict[FingerPosition, Template], dict[FingerPosition, int]]
+_READ_BYTES = 8 << 20
+_MIN_CHUNK_BYTES, _MAX_CHUNK_BYTES = 1 << 12, 1 << 30
 
 
-class _HashingWriter:
+@dataclass
+class Loaded:
+    """A read gallery file: version 3 gives ``columns`` (mapped) and the index as a view of the
+    mapping; version 2 gives ``records`` (templates in RAM) and the index as bytes."""
+
+    version: int
+    header: dict[str, Any]
+    columns: Columns | None
+    records: list[store_v2.Record] | None
+    index: np.ndarray | bytes
+
+
+def _sections(n: int, m: int, k: int, b: int, c: int | None) -> list[dict[str, Any]]:
+    """The section table of a file of these counts (``c`` None: no candidate index)."""
+    spec = [("subject_ids", "u1", b), ("finger_start", "<i8", n + 1), ("minutia_start", "<i8", m + 1)]
+    spec += [(name, dtype, m) for name, dtype in FINGER_COLUMNS] + [(name, dtype, k) for name, dtype in MINUTIA_COLUMNS]
+    if c is not None:
+        spec.append(("index", "u1", c))
+    table, offset = [], 0
+    for name, dtype, count in spec:
+        offset = _aligned(offset)
+        table.append({"name": name, "dtype": dtype, "count": count, "offset": offset})
+        offset += count * np.dtype(dtype).itemsize
+    return table
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // ALIGN) * ALIGN
+
+
+def _data_bytes(table: list[dict[str, Any]]) -> int:
+    last = table[-1]
+    return int(last["offset"] + last["count"] * np.dtype(last["dtype"]).itemsize)
+
+
+class _DataWriter:
+    """Writes the data region, hashing it in chunks of :data:`CHUNK_BYTES`."""
+
     def __init__(self, file: IO[bytes]) -> None:
-        self.file, self.hash = file, hashlib.sha256()
+        self.file, self.written, self.hash = file, 0, hashlib.sha256()
+        self.digests: list[bytes] = []
 
-    def write(self, data: bytes) -> None:
-        self.hash.update(data)
-        self.file.write(data)
+    def write(self, data: Any) -> None:
+        view = memoryview(data).cast("B")
+        while view.nbytes:
+            piece = view[:CHUNK_BYTES - self.written % CHUNK_BYTES]
+            self.hash.update(piece)
+            self.file.write(piece)
+            self.written += piece.nbytes
+            if self.written % CHUNK_BYTES == 0:
+                self.digests.append(self.hash.digest())
+                self.hash = hashlib.sha256()
+            view = view[piece.nbytes:]
 
-
-class _HashingReader:
-    def __init__(self, file: IO[bytes], path: Path) -> None:
-        self.file, self.path, self.hash = file, path, hashlib.sha256()
-        self.offset = 0
-
-    def read(self, size: int, what: str) -> bytes:
-        data = self.file.read(size)
-        if len(data) != size:
-            raise CorruptGalleryError(
-                f"gallery file {self.path} is truncated: {what} at byte {self.offset} needs {size} bytes, "
-                f"{len(data)} left")
-        self.hash.update(data)
-        self.offset += size
-        return data
+    def finish(self) -> bytes:
+        if self.written % CHUNK_BYTES:
+            self.digests.append(self.hash.digest())
+        return b"".join(self.digests)
 
 
-def write(path: str | os.PathLike[str], header: dict[str, Any], records: Iterable[Record],
-          index: bytes = b"") -> None:
-    """Write ``header`` and ``records`` to ``path`` atomically (module docstring for the layout)."""
+def write(path: str | os.PathLike[str], header: dict[str, Any], snapshot: Snapshot,
+          index: np.ndarray | None = None) -> None:
+    """Write ``header`` (algorithm, mode, index header), the records of ``snapshot`` and the candidate
+    index serialisation ``index`` (uint8, None for none) to ``path`` atomically (module docstring)."""
+    ids = "".join(f"{subject}\n" for subject in snapshot.ids).encode("utf-8")
+    fingers_per_subject = np.concatenate([np.zeros(0, np.int64), *snapshot.fingers_per_subject])
+    minutiae_per_finger = np.concatenate([np.zeros(0, np.int64), *snapshot.minutiae_per_finger])
+    columns: dict[str, list[Any]] = {
+        "subject_ids": [ids],
+        "finger_start": [np.concatenate([[0], np.cumsum(fingers_per_subject)]).astype("<i8")],
+        "minutia_start": [np.concatenate([[0], np.cumsum(minutiae_per_finger)]).astype("<i8")],
+        **snapshot.finger_parts, **snapshot.minutia_parts}
+    if index is not None:
+        columns["index"] = [index]
+    n, m = len(snapshot.ids), int(fingers_per_subject.sum())
+    k = int(minutiae_per_finger.sum())
+    table = _sections(n, m, k, len(ids), None if index is None else index.nbytes)
+    head = _prefix.header_bytes({**header, "subjects": n, "templates": m, "minutiae": k, "subject_id_bytes": len(ids),
+                         "index_bytes": 0 if index is None else index.nbytes, "chunk_bytes": CHUNK_BYTES,
+                         "sections": table})
+    head = _prefix.PREFIX.pack(_prefix.MAGIC, VERSION, 0, len(head)) + head
+    head += bytes(_aligned(len(head)) - len(head))
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
-            writer = _HashingWriter(file)
-            header_bytes = json.dumps({"format": FORMAT, **header}, sort_keys=True).encode("utf-8")
-            writer.write(_PREFIX.pack(MAGIC, VERSION, 0, len(header_bytes)))
-            writer.write(header_bytes)
-            for subject, fingers, rows in records:
-                subject_bytes = subject.encode("utf-8")
-                for position in sorted(fingers):
-                    data = native.dumps(fingers[position])
-                    writer.write(b"".join([_SUBJECT.pack(len(subject_bytes)), subject_bytes,
-                                           _FINGER.pack(int(position), rows[position], len(data)), data]))
-            writer.write(_INDEX.pack(len(index)))
-            writer.write(index)
-            file.write(writer.hash.digest())
+            file.write(head)
+            writer = _DataWriter(file)
+            for section in table:
+                writer.write(bytes(section["offset"] - writer.written))
+                dtype = np.dtype(section["dtype"])
+                for part in columns[section["name"]]:
+                    writer.write(np.ascontiguousarray(part, dtype=dtype) if isinstance(part, np.ndarray) else part)
+                expected = section["offset"] + section["count"] * dtype.itemsize
+                if writer.written != expected:  # pragma: no cover - a snapshot that disagrees with its counts
+                    raise RuntimeError(f"gallery section {section['name']} holds {writer.written} bytes, "
+                                       f"{expected} expected")
+            digests = writer.finish()
+            file.write(digests)
+            file.write(hashlib.sha256(head + digests).digest())
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, target)
@@ -125,105 +199,111 @@ def write(path: str | os.PathLike[str], header: dict[str, Any], records: Iterabl
         except FileNotFoundError:
             pass
         raise
-    _fsync_folder(folder)
+    _prefix.fsync_folder(folder)
 
 
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - file systems that refuse fsync on folders
-        log.debug("fsync of folder %s refused", folder)
-    finally:
-        os.close(fd)
+def read(path: str | os.PathLike[str]) -> Loaded:
+    """Read and verify a gallery file of version 3 (mapped) or 2 (parsed); :class:`Loaded`.
 
-
-def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Record], bytes]:
-    """Read and verify a gallery file: ``(header, [(subject, {position: template}, {position: row}), ...],
-    candidate index bytes)``."""
+    Raises
+    ------
+    TemplateVersionError
+        When the format version is neither.
+    CorruptGalleryError
+        When the file is not a gallery file, is truncated, fails a checksum or breaks an invariant.
+    """
     source = Path(path)
-    with open(source, "rb", buffering=_CHUNK_BYTES) as file:
-        reader = _HashingReader(file, source)
-        header = _read_header(reader)
-        records = _read_records(reader, header)
-        (index_bytes,) = _INDEX.unpack(reader.read(_INDEX.size, "the candidate index length"))
-        left = os.fstat(file.fileno()).st_size - reader.offset - _DIGEST_BYTES
-        if index_bytes > min(MAX_INDEX_BYTES, left):
-            raise CorruptGalleryError(f"gallery file {source}: candidate index length {index_bytes} exceeds the "
-                                      f"{max(left, 0)} bytes left")
-        index = reader.read(index_bytes, "the candidate index")
-        stored = file.read(_DIGEST_BYTES)
-        if len(stored) != _DIGEST_BYTES:
-            raise CorruptGalleryError(f"gallery file {source} is truncated: the checksum is missing")
-        if stored != reader.hash.digest():
-            raise CorruptGalleryError(f"gallery file {source} fails its SHA-256 checksum")
-        if file.read(1):
-            raise CorruptGalleryError(f"gallery file {source} has trailing bytes after its checksum")
-    return header, records, index
-
-
-def _read_header(reader: _HashingReader) -> dict[str, Any]:
-    path = reader.path
-    first = reader.file.read(len(MAGIC))
-    if first != MAGIC:
-        raise CorruptGalleryError(f"{path} is not a gallery file: magic {first!r}, expected {MAGIC!r}")
-    reader.hash.update(first)
-    reader.offset = len(MAGIC)
-    rest = reader.read(_PREFIX.size - len(MAGIC), "the version")
-    _, version, reserved, header_bytes = _PREFIX.unpack(first + rest)
-    if version != VERSION:
-        raise TemplateVersionError(
-            f"gallery file {path} has format version {version}, this build reads version {VERSION}")
-    if reserved:
-        raise CorruptGalleryError(f"gallery file {path}: reserved field is {reserved}, must be 0")
-    if header_bytes > MAX_HEADER_BYTES:
-        raise CorruptGalleryError(f"gallery file {path}: header length {header_bytes} exceeds {MAX_HEADER_BYTES}")
+    with open(source, "rb") as file:
+        prefix = file.read(_prefix.PREFIX.size)
+        version, reserved, length = _prefix.unpack_prefix(prefix, source)
+        if version == store_v2.VERSION:
+            header, records, index = store_v2.read(file, source, prefix)
+            return Loaded(version, header, None, records, index)
+        if version != VERSION:
+            raise TemplateVersionError(f"gallery file {source} has format version {version}, this build reads "
+                                       f"versions {store_v2.VERSION} and {VERSION}")
+        _prefix.check_prefix(reserved, length, source)
+        text = file.read(length)
+        if len(text) != length:
+            raise CorruptGalleryError(f"gallery file {source} is truncated: the header needs {length} bytes, "
+                                      f"{len(text)} left")
+        header = _prefix.parse_header(text, source)
+        table, chunk = _table(header, source)
+        data_start = _aligned(_prefix.PREFIX.size + length)
+        data_bytes = _data_bytes(table)
+        chunks = -(-data_bytes // chunk)
+        size = os.fstat(file.fileno()).st_size
+        expected = data_start + data_bytes + (chunks + 1) * _DIGEST_BYTES
+        if size != expected:
+            raise CorruptGalleryError(f"gallery file {source} is truncated: {size} bytes, its header says {expected}"
+                                      if size < expected else
+                                      f"gallery file {source} has trailing bytes: {size} bytes, its header says "
+                                      f"{expected}")
+        fd = file.fileno()
+        tail = os.pread(fd, (chunks + 1) * _DIGEST_BYTES, data_start + data_bytes)
+        digests, final = tail[:-_DIGEST_BYTES], tail[-_DIGEST_BYTES:]
+        if hashlib.sha256(prefix + text + os.pread(fd, data_start - len(prefix) - length, len(prefix) + length)
+                          + digests).digest() != final:
+            raise CorruptGalleryError(f"gallery file {source} fails its SHA-256 checksum (header or chunk digests)")
+        _verify(fd, data_start, data_bytes, chunk, digests, table, source)
+        mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    arrays = {s["name"]: np.frombuffer(mapping, np.dtype(s["dtype"]), s["count"], data_start + s["offset"])
+              for s in table}
+    where = f"gallery file {source}"
     try:
-        header = json.loads(reader.read(header_bytes, "the header").decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptGalleryError(f"gallery file {path}: header is not JSON: {exc}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CorruptGalleryError(f"gallery file {path}: header format is not {FORMAT!r}")
-    for key in ("subjects", "templates"):
-        value = header.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CorruptGalleryError(f"gallery file {path}: header {key} must be a count, got {value!r}")
-    return header
+        text_ids = arrays.pop("subject_ids").tobytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptGalleryError(f"{where}: subject ids are not UTF-8: {exc}") from None
+    ids = text_ids.split("\n")
+    if ids.pop() != "" or len(ids) != header["subjects"]:
+        raise CorruptGalleryError(f"{where}: {len(ids)} subject ids for {header['subjects']} subjects")
+    index_view = arrays.pop("index", np.zeros(0, np.uint8))
+    numbers = dict(zip(ids, range(len(ids)), strict=True))
+    store_check.check(ids, numbers, arrays, where)
+    columns = Columns(ids, numbers, arrays, data_bytes - index_view.nbytes)
+    return Loaded(VERSION, header, columns, None, index_view)
 
 
-def _read_records(reader: _HashingReader, header: dict[str, Any]) -> list[Record]:
-    path = reader.path
-    records: dict[str, dict[FingerPosition, Template]] = {}
-    rows: dict[str, dict[FingerPosition, int]] = {}
-    seen_rows: set[int] = set()
-    previous = None
-    for i in range(header["templates"]):
-        where = f"gallery file {path}, finger record {i} (byte {reader.offset})"
-        (subject_length,) = _SUBJECT.unpack(reader.read(_SUBJECT.size, "a subject id length"))
-        subject_bytes = reader.read(subject_length, "a subject id")
-        position_code, row, template_length = _FINGER.unpack(reader.read(_FINGER.size, "a finger header"))
-        data = reader.read(template_length, "a template")
-        try:
-            subject = check_subject(subject_bytes.decode("utf-8"))
-            position = check_position(position_code)
-            template = native.loads(data)
-        except (UnicodeDecodeError, MatcherError) as exc:
-            raise CorruptGalleryError(f"{where}: {exc}") from None
-        fingers = records.setdefault(subject, {})
-        if (subject != previous and fingers) or position in fingers:
-            raise CorruptGalleryError(f"{where}: subject {subject!r} {position.name} stored twice")
-        if len(fingers) == MAX_FINGERS:
-            raise CorruptGalleryError(f"{where}: subject {subject!r} has more than {MAX_FINGERS} fingers")
-        if row in seen_rows or row >= MAX_ROW:
-            raise CorruptGalleryError(f"{where}: row {row} is stored twice or out of range")
-        seen_rows.add(row)
-        fingers[position] = template
-        rows.setdefault(subject, {})[position] = row
-        previous = subject
-    if len(records) != header["subjects"]:
-        raise CorruptGalleryError(
-            f"gallery file {path}: header says {header['subjects']} subjects, the records hold {len(records)}")
-    return [(subject, fingers, rows[subject]) for subject, fingers in records.items()]
+def _table(header: dict[str, Any], path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The section table and chunk size the header's counts imply; :class:`CorruptGalleryError`
+    unless the header's own table and chunk size are exactly those."""
+    n, m, k, b, c = (_prefix.check_count(header, key, path)
+                     for key in ("subjects", "templates", "minutiae", "subject_id_bytes", "index_bytes"))
+    indexed = header.get("index") is not None
+    if not indexed and c:
+        raise CorruptGalleryError(f"gallery file {path}: {c} index bytes without an index header")
+    table = _sections(n, m, k, b, c if indexed else None)
+    chunk = header.get("chunk_bytes")
+    if (isinstance(chunk, bool) or not isinstance(chunk, int) or not _MIN_CHUNK_BYTES <= chunk <= _MAX_CHUNK_BYTES):
+        raise CorruptGalleryError(f"gallery file {path}: chunk_bytes must be in {_MIN_CHUNK_BYTES}.."
+                                  f"{_MAX_CHUNK_BYTES}, got {chunk!r}")
+    if header.get("sections") != table:
+        raise CorruptGalleryError(f"gallery file {path}: the section table disagrees with the header's counts")
+    return table, chunk
+
+
+def _verify(fd: int, start: int, size: int, chunk: int, digests: bytes, table: list[dict[str, Any]],
+            path: Path) -> None:
+    """Every chunk digest of the data region, chunks hashed in parallel threads."""
+    def digest(i: int) -> bytes:
+        buffer = memoryview(bytearray(min(_READ_BYTES, chunk)))
+        offset, stop = start + i * chunk, start + min(size, (i + 1) * chunk)
+        hashed = hashlib.sha256()
+        while offset < stop:
+            got = os.preadv(fd, [buffer[:min(len(buffer), stop - offset)]], offset)
+            if got <= 0:
+                raise CorruptGalleryError(f"gallery file {path} is truncated while being read")
+            hashed.update(buffer[:got])
+            offset += got
+        return hashed.digest()
+
+    count = len(digests) // _DIGEST_BYTES
+    with ThreadPoolExecutor(max_workers=max(1, min(count, os.cpu_count() or 1))) as pool:
+        found = list(pool.map(digest, range(count)))
+    for i, value in enumerate(found):
+        if value != digests[i * _DIGEST_BYTES:(i + 1) * _DIGEST_BYTES]:
+            first, last = i * chunk, min(size, (i + 1) * chunk)
+            names = [s["name"] for s in table
+                     if s["offset"] < last and s["offset"] + s["count"] * np.dtype(s["dtype"]).itemsize > first]
+            raise CorruptGalleryError(f"gallery file {path}: bytes {start + first}..{start + last - 1} (sections "
+                                      f"{', '.join(names) or 'padding'}) fail their SHA-256 checksum")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import struct
 from pathlib import Path
@@ -16,6 +15,7 @@ from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
 from matcher.index.faiss_index import MccIndex
 from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
+from tests.matcher.index._files import rewrite_header
 
 RI, LI = FingerPosition.RIGHT_INDEX, FingerPosition.LEFT_INDEX
 
@@ -106,20 +106,9 @@ def test_index_round_trip_keeps_the_index(indexed: Gallery, probes: list[Templat
 def test_index_that_disagrees_with_its_header_is_rejected(indexed: Gallery, tmp_path: Path) -> None:
     path = tmp_path / "g.bsmg"
     indexed.save(path)
-    _rewrite_header(path, lambda header: header["index"].update(codes=header["index"]["codes"] + 1))
+    rewrite_header(path, lambda header: header["index"].update(codes=header["index"]["codes"] + 1))
     with pytest.raises(CorruptGalleryError, match="candidate index"):
         Gallery.load(path)
-
-
-def _rewrite_header(path: Path, change) -> None:  # type: ignore[no-untyped-def]
-    """Apply ``change`` to the JSON header of a gallery file and re-seal its checksum."""
-    data = path.read_bytes()
-    (length,) = struct.unpack_from("<I", data, 8)
-    header = json.loads(data[12:12 + length])
-    change(header)
-    encoded = json.dumps(header, sort_keys=True).encode()
-    body = data[:8] + struct.pack("<I", len(encoded)) + encoded + data[12 + length:-32]
-    path.write_bytes(body + hashlib.sha256(body).digest())
 
 
 def test_fixed_weight_codes_round_trip_and_older_files_keep_threshold_codes(
@@ -133,7 +122,7 @@ def test_fixed_weight_codes_round_trip_and_older_files_keep_threshold_codes(
     # A file written before the field existed holds threshold codes, and says so by omission.
     threshold = _build(enrolled[:60], "index", IndexParams(cylinder_top_cells=0, shortlist=10))
     threshold.save(path)
-    _rewrite_header(path, lambda header: header["index"]["params"].pop("cylinder_top_cells"))
+    rewrite_header(path, lambda header: header["index"]["params"].pop("cylinder_top_cells"))
     old = Gallery.load(path)
     assert old._source.params.cylinder_top_cells == 0  # type: ignore[attr-defined]
     assert old.search(probes[7], k=3) == threshold.search(probes[7], k=3)
