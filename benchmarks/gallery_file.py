@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import format_rows
+from benchmarks.identify import SEED
 from benchmarks.speed import cpu_name
 from datasets._cli import non_negative_int, positive_int
 from datasets.synthetic.templates import TemplateStore, write_store
@@ -48,7 +49,6 @@ __all__ = ["add_parser", "run"]
 
 _KEYS = ("gallery_size", "distinct_fingers", "mode", "format_version", "build_s", "save_s", "file_mb", "load_s",
          "rss_mb", "rss_anon_mb", "rss_file_mb", "base_rss_mb", "peak_rss_mb", "nbytes_mb")
-SEED = 20261126
 #: Subjects added to an exhaustive gallery per call (bounded temporaries at 1M); an index gallery
 #: takes them in one call, so that its IVF is trained once for the whole gallery (as ``identify``).
 _ADD_CHUNK = 100_000
