@@ -185,6 +185,28 @@ class Template:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache_")}
 
     @classmethod
+    def _trusted(cls, x: np.ndarray, y: np.ndarray, angle: np.ndarray, kind: np.ndarray, quality: np.ndarray, *,
+                 width: int, height: int, dpi: int, image_quality: int) -> Template:
+        """A template of arrays that already hold every invariant, in the stored dtypes (int16,
+        float32 wrapped into [0, 2 pi), uint8): copied and frozen, not checked again.
+
+        For the library's own stores whose columns were checked once as a whole (a loaded
+        gallery file, :mod:`matcher.index.store_check`); checking each template again would cost
+        more than scoring it.
+        """
+        template = object.__new__(cls)
+        set_ = object.__setattr__
+        for name, values, dtype in (("x", x, np.int16), ("y", y, np.int16), ("angle", angle, np.float32),
+                                    ("kind", kind, np.uint8), ("quality", quality, np.uint8)):
+            array = np.array(values, dtype=dtype, copy=True)
+            array.flags.writeable = False
+            set_(template, name, array)
+        for name, value in (("width", width), ("height", height), ("dpi", dpi), ("image_quality", image_quality)):
+            set_(template, name, int(value))
+        set_(template, "_hash", 0)
+        return template
+
+    @classmethod
     def empty(cls, *, width: int, height: int, dpi: int = 500, image_quality: int = 0) -> Template:
         """A template with no minutiae (a valid result for a blank or unusable capture)."""
         return cls(x=[], y=[], angle=[], kind=[], quality=[], width=width, height=height,

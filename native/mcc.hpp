@@ -4,7 +4,7 @@
 // A template's search form (Prepared) is built once and then only read: bit cylinders
 // (values and validity interleaved per cylinder, 64-byte aligned), minutiae in the as-viewed
 // frame (X = x, Y = -y), and the pairwise radial-angle table the relaxation
-// reads. Scoring allocates nothing: it works in a caller-owned Scratch.
+// reads. Scoring allocates nothing once its caller-owned Scratch has grown.
 #pragma once
 
 #include <cstddef>
@@ -14,7 +14,7 @@
 
 namespace basma {
 
-// Which kernels this build uses: "avx512-vpopcntdq" or "scalar".
+// Which kernels this build uses: "avx512-vpopcntdq", "avx2" or "scalar".
 const char* simd_name();
 
 // Every tunable of matcher.params.MatchingParams, in the same units.

@@ -93,11 +93,15 @@ class Columns:
         return np.searchsorted(self.finger_start, np.asarray(fingers, dtype=np.int64), side="right") - 1
 
     def template(self, finger: int) -> Template:
-        """A new :class:`Template` of ``finger`` (its arrays are copies: it outlives the mapping)."""
+        """A new :class:`Template` of ``finger`` (its arrays are copies: it outlives the mapping).
+
+        The columns were checked as a whole when the file was loaded (:mod:`matcher.index.store_check`), so the
+        template is not checked again.
+        """
         s = slice(int(self.minutia_start[finger]), int(self.minutia_start[finger + 1]))
-        return Template(x=self.x[s], y=self.y[s], angle=self.angle[s], kind=self.kind[s], quality=self.quality[s],
-                        width=int(self.width[finger]), height=int(self.height[finger]), dpi=int(self.dpi[finger]),
-                        image_quality=int(self.image_quality[finger]))
+        return Template._trusted(self.x[s], self.y[s], self.angle[s], self.kind[s], self.quality[s],
+                                 width=int(self.width[finger]), height=int(self.height[finger]),
+                                 dpi=int(self.dpi[finger]), image_quality=int(self.image_quality[finger]))
 
 
 class LazyTemplates(Sequence[Template]):

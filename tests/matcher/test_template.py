@@ -40,6 +40,18 @@ def test_angles_wrap_into_zero_two_pi():
     assert t.angle[1] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_trusted_construction_copies_and_freezes_like_the_checked_one():
+    t = make()
+    arrays = [np.array(a) for a in (t.x, t.y, t.angle, t.kind, t.quality)]
+    trusted = Template._trusted(*arrays, width=t.width, height=t.height, dpi=t.dpi, image_quality=t.image_quality)
+    assert trusted == t and hash(trusted) == hash(t) and repr(trusted) == repr(t)
+    arrays[0][0] = 99                                   # a copy, read-only, same dtypes
+    assert trusted.x[0] == 10
+    for mine, theirs in zip((trusted.x, trusted.y, trusted.angle, trusted.kind, trusted.quality),
+                            (t.x, t.y, t.angle, t.kind, t.quality), strict=True):
+        assert mine.dtype == theirs.dtype and not mine.flags.writeable
+
+
 def test_equality_hash_len_nbytes():
     assert make() == make()
     assert hash(make()) == hash(make())
