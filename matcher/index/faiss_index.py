@@ -119,17 +119,23 @@ class MccIndex:
         allowed = None if positions is None else set(positions)
         chosen: list[int] = []
         ranked = rows[order].tolist()
-        if allowed is None:
-            chosen = ranked[:self.params.shortlist]
-        else:
-            for first in range(0, len(ranked), self.params.shortlist):  # owners looked up a shortlist at a time
-                batch = ranked[first:first + self.params.shortlist]
-                owners = self._records.owners(batch)
-                chosen.extend(row for row, (_, position) in zip(batch, owners, strict=True) if position in allowed)
-                if len(chosen) >= self.params.shortlist:
-                    break
-            chosen = chosen[:self.params.shortlist]
-        return chosen, [self._records.template(row) for row in chosen]
+        try:
+            if allowed is None:
+                chosen = ranked[:self.params.shortlist]
+            else:
+                for first in range(0, len(ranked), self.params.shortlist):  # owners looked up a shortlist at a time
+                    batch = ranked[first:first + self.params.shortlist]
+                    owners = self._records.owners(batch)
+                    chosen.extend(row for row, (_, position) in zip(batch, owners, strict=True) if position in allowed)
+                    if len(chosen) >= self.params.shortlist:
+                        break
+                chosen = chosen[:self.params.shortlist]
+            return chosen, [self._records.template(row) for row in chosen]
+        except KeyError as exc:  # the index and the records disagree: only a damaged (loaded) gallery
+            raise CorruptGalleryError(
+                f"the candidate index names row {exc.args[0]}, which the gallery does not hold: the "
+                "gallery file is damaged (Gallery.load(path, mode='exhaustive') still reads its templates, "
+                "which can be enrolled into a new gallery)") from None
 
     @property
     def neighbours(self) -> int:

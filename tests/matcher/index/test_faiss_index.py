@@ -136,6 +136,19 @@ def test_neighbours_grow_with_the_square_root_of_the_codes(enrolled: list[Templa
     assert grown._source.neighbours == 40  # type: ignore[attr-defined]
 
 
+def test_an_index_naming_rows_the_gallery_lacks_is_a_typed_error(enrolled: list[Template],
+                                                                  probes: list[Template]) -> None:
+    # A sealed gallery file whose FAISS ids name missing rows is not caught at load (checking
+    # every id would cost seconds at 1M); search must still fail with a MatcherError.
+    gallery = _build(enrolled[:6], "index")
+    source = gallery._source
+    codes, _ = source._gallery_codes([0], [enrolled[0]])
+    source._index.add_with_ids(codes, np.full(len(codes), 999 << 8, dtype=np.int64) + np.arange(len(codes)))
+    with pytest.raises(CorruptGalleryError, match="row 999"):
+        gallery.search(enrolled[0], k=3)
+    assert len(gallery) == 6 and gallery.get("s0")    # the records are untouched
+
+
 def test_bad_index_params() -> None:
     with pytest.raises(InvalidParameterError, match="shortlist"):
         IndexParams(shortlist=0)
