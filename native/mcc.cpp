@@ -714,8 +714,8 @@ inline BlockCounts block_counts(bool full_a, const Prepared& a, int i, const Pre
 // The non-zero local similarities (MCC section 4.1 and eq. 17) of every usable probe cylinder
 // with the candidate cylinders inside its direction window. AVX-512: one probe cylinder against
 // the 8 candidate cylinders of a block per step (Prepared::Group), the popcounts accumulated per
-// lane (block_counts), the similarities of the 8 pairs computed at once and the non-zero ones
-// appended.
+// lane (block_counts), the similarities of the 8 pairs computed at once and stored into the
+// dense Gamma with one masked store.
 int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     const MccParams& p = a.model->params;
     const int words = a.model->words;

@@ -166,6 +166,13 @@ class MccIndex:
         """Bytes of the gallery file the index views (0 once it lives in RAM)."""
         return 0 if self._mapped is None else int(self._mapped.nbytes)
 
+    def _probing(self, index: Any) -> Any:
+        """``index``, with an inverted file's lists scanned per query set to ``probe_lists``."""
+        ivf = _ivf(index)
+        if ivf is not None:
+            ivf.nprobe = self.params.probe_lists
+        return index
+
     def _own(self) -> None:
         """Copy an index that views the mapped gallery file into RAM (FAISS cannot change a view)."""
         if self._mapped is None:
@@ -179,10 +186,7 @@ class MccIndex:
             return piece.tobytes()
 
         index = faiss.read_index_binary(faiss.PyCallbackIOReader(read, 1 << 20), 0)  # type: ignore[attr-defined]
-        ivf = _ivf(index)
-        if ivf is not None:
-            ivf.nprobe = self.params.probe_lists
-        self._index, self._mapped = index, None
+        self._index, self._mapped = self._probing(index), None
         log.info("candidate index of %d codes copied from the gallery file into RAM", self.codes)
 
     def retrain(self, *, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
@@ -211,7 +215,7 @@ class MccIndex:
             sample = min(len(codes), lists * p.train_codes_per_list)
             pick = np.random.default_rng(0).choice(len(codes), sample, replace=False)
             index.train(codes[np.sort(pick)])
-            _ivf(index).nprobe = p.probe_lists
+            self._probing(index)
         index.add_with_ids(codes, ids)
         log.info("candidate index rebuilt as %s over %d codes", factory, len(codes))
         self._index, self.factory = index, factory
@@ -248,10 +252,7 @@ class MccIndex:
         if index.d != source.code_bytes * 8 or index.ntotal != header.get("codes"):
             raise CorruptGalleryError(f"{where}: the candidate index holds {index.ntotal} codes of {index.d} bits, "
                                       f"the header says {header.get('codes')} of {source.code_bytes * 8}")
-        ivf = _ivf(index)
-        if ivf is not None:
-            ivf.nprobe = params.probe_lists
-        source._index, source.factory = index, str(header.get("factory"))
+        source._index, source.factory = source._probing(index), str(header.get("factory"))
         return source
 
     # -- codes ---------------------------------------------------------------------------------

@@ -164,25 +164,26 @@ class Records:
         self._subjects[subject] = rows
         return list(rows.values())
 
+    def _live_base_fingers(self, rows: Sequence[int]) -> np.ndarray:
+        """The live base finger of each row, -1 where the base holds no live finger of that row."""
+        if self._base is None or not len(self._alive):
+            return np.full(len(rows), -1, np.int64)
+        fingers = self._base.fingers_of_rows(rows)
+        return np.where((fingers >= 0) & self._alive[np.maximum(fingers, 0)], fingers, -1)
+
     def _taken(self, row: int) -> bool:
-        if row in self._rows:
-            return True
-        if self._base is None:
-            return False
-        finger = int(self._base.fingers_of_rows([row])[0])
-        return finger >= 0 and bool(self._alive[finger])
+        return row in self._rows or self._live_base_fingers([row])[0] >= 0
 
     def remove(self, subject: str) -> list[int]:
         """Drop a record; returns the rows it held."""
-        number = self._base_subjects.pop(subject, None)
-        if number is not None:
-            assert self._base is not None  # base subjects exist only with a base
-            first, stop = int(self._base.finger_start[number]), int(self._base.finger_start[number + 1])
-            self._alive[first:stop] = False
-            self._base_fingers -= stop - first
-            for finger in range(first, stop):
+        fingers = self._base_range(subject)
+        if fingers is not None:
+            del self._base_subjects[subject]
+            self._alive[fingers.start:fingers.stop] = False
+            self._base_fingers -= len(fingers)
+            for finger in fingers:
                 self._kept.pop(finger, None)
-            return self._base.row[first:stop].tolist()  # type: ignore[no-any-return]
+            return self._base.row[fingers.start:fingers.stop].tolist()  # type: ignore[union-attr, no-any-return]
         rows = self._subjects.pop(subject, None)
         if rows is None:
             raise UnknownIdError(f"subject id {subject!r} is not enrolled")
@@ -226,8 +227,8 @@ class Records:
         return kept if kept is not None else self._base.template(finger)  # type: ignore[union-attr]
 
     def _base_finger(self, row: int) -> int:
-        finger = -1 if self._base is None else int(self._base.fingers_of_rows([row])[0])
-        if finger < 0 or not self._alive[finger]:
+        finger = int(self._live_base_fingers([row])[0])
+        if finger < 0:
             raise KeyError(row)
         return finger
 
@@ -240,13 +241,11 @@ class Records:
         missing = [i for i, entry in enumerate(found) if entry is None]
         if not missing:
             return found  # type: ignore[return-value]
+        fingers = self._live_base_fingers([rows[i] for i in missing])
+        if np.any(fingers < 0):
+            raise KeyError(rows[missing[int(np.argmax(fingers < 0))]])
         base = self._base
-        if base is None:
-            raise KeyError(rows[missing[0]])
-        fingers = base.fingers_of_rows([rows[i] for i in missing])
-        dead = (fingers < 0) | ~self._alive[np.maximum(fingers, 0)]
-        if np.any(dead):
-            raise KeyError(rows[missing[int(np.argmax(dead))]])
+        assert base is not None  # live base fingers exist only with a base
         subjects = base.subjects_of(fingers).tolist()
         for i, subject, position in zip(missing, subjects, base.position[fingers].tolist(), strict=True):
             found[i] = (base.ids[subject], FingerPosition(position))
