@@ -410,13 +410,16 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
 #if BASMA_AVX512_POPCNT
                 // 8 cells at a time, the row's Gaussians loaded once for the N_D sections (a
                 // fused multiply-add per cell, as the compiler makes of the loop below).
+                // The sums are loaded and stored whole (8 cells; the Gaussians of the cells past
+                // the span are zeros, so those cells are stored unchanged, and `sum` has 8 cells
+                // of slack): unmasked stores forward to the next neighbour's loads of the same cells.
                 for (int e0 = 0; e0 < span; e0 += 8) {
                     const __mmask8 cells8 = static_cast<__mmask8>(span - e0 >= 8 ? 0xFF : (1u << (span - e0)) - 1u);
                     const __m512d gv = _mm512_maskz_loadu_pd(cells8, g + e0);
                     for (int k = 0; k < nd; ++k) {
                         double* out = sum.data() + static_cast<std::size_t>(k) * circle_cells + r0 + e0;
                         const __m512d wk = _mm512_set1_pd(weight * directional[k]);
-                        _mm512_mask_storeu_pd(out, cells8, _mm512_fmadd_pd(wk, gv, _mm512_maskz_loadu_pd(cells8, out)));
+                        _mm512_storeu_pd(out, _mm512_fmadd_pd(wk, gv, _mm512_loadu_pd(out)));
                     }
                 }
 #else
@@ -446,8 +449,11 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             for (; b < end; ++b) on |= static_cast<std::uint64_t>(s[b] >= threshold) << b;
             values[w] = on;
         }
-        std::fill(section_valid.begin(), section_valid.end(), 0);   // the C validity bits of a section ...
-        for (int r = 0; r < circle_cells; ++r) section_valid[r >> 6] |= static_cast<std::uint64_t>(cell_ok[r]) << (r & 63);
+        for (int w = 0; w * 64 < circle_cells; ++w) {                 // the C validity bits of a section ...
+            std::uint64_t bits = 0;                                    // (a register per word: no chain through memory)
+            for (int r = w * 64; r < std::min(circle_cells, w * 64 + 64); ++r) bits |= static_cast<std::uint64_t>(cell_ok[r]) << (r & 63);
+            section_valid[w] = bits;
+        }
         for (int k = 0; k < nd; ++k) {                                   // ... copied at bit k * C
             for (int w = 0; w < static_cast<int>(section_valid.size()); ++w) {
                 const int at = k * circle_cells + w * 64, shift = at & 63;
@@ -899,15 +905,20 @@ namespace {
         lives = kept;
         if (lives == 0) break;
         // The largest entry of every column over the live rows (ties: the lowest row).
-        std::fill(column_max, column_max + stride, 0);
-        for (int l = 0; l < lives; ++l) {
-            const int r = s.live[l];
-            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
-            for (int q = 0; q < stride; ++q) {
-                const bool above = row[q] > column_max[q];
-                column_max[q] = above ? row[q] : column_max[q];
-                column_best[q] = above ? r : column_best[q];
+        // Column blocks of 8 outside, rows inside: the block's maxima stay in registers.
+        for (int q0 = 0; q0 < stride; q0 += 8) {
+            std::int64_t block_max[8] = {0, 0, 0, 0, 0, 0, 0, 0}, block_best[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int l = 0; l < lives; ++l) {
+                const int r = s.live[l];
+                const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride + q0;
+                for (int j = 0; j < 8; ++j) {
+                    const bool above = row[j] > block_max[j];
+                    block_max[j] = above ? row[j] : block_max[j];
+                    block_best[j] = above ? r : block_best[j];
+                }
             }
+            std::copy(block_max, block_max + 8, column_max + q0);
+            std::copy(block_best, block_best + 8, column_best + q0);
         }
         // Locally dominant entries are taken; their rows leave, their columns are cleared.
         kept = 0;
