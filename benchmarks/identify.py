@@ -8,6 +8,9 @@ among the first r candidates. Each probe is searched in ``index`` mode (FAISS sh
 native re-scoring, :class:`matcher.index.Gallery`) and, on the first ``--exhaustive-probes``
 probes of each kind, in ``exhaustive`` mode (every finger scored; its search forms are cached,
 about 45 KB a finger, so keep it to galleries that fit in RAM) — the same probes, same run.
+Then the synthetic probes' own fingers are removed from the index gallery and the probes searched
+again: the latency of non-mated searches (a duplicate check of someone not enrolled), which take
+the index's second pass whenever no candidate is a confident mate.
 
 Prints a table and writes ``OUTDIR/report.json`` (keys in the module's ``_KEYS``; rates are
 fractions, latencies per probe with all cores).
@@ -71,6 +74,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--neighbours", type=positive_int, default=IndexParams.neighbours,
                         help=f"gallery cylinders retrieved per probe minutia up to a million codes, growing with "
                              f"the square root of the code count beyond (default {IndexParams.neighbours})")
+    parser.add_argument("--second-pass-shortlist", type=non_negative_int, default=IndexParams.second_pass_shortlist,
+                        help="fingers re-scored in the second pass of a probe with no confident mate in the "
+                             f"shortlist, 0: none (default {IndexParams.second_pass_shortlist})")
     parser.add_argument("--probe-lists", type=positive_int, default=IndexParams.probe_lists,
                         help=f"IVF lists scanned per probe cylinder (default {IndexParams.probe_lists})")
     parser.add_argument("--store", type=Path, help="synthetic template store to reuse or create (default: temporary)")
@@ -174,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
                               "probes": sum(map(len, kinds.values())), "cpu": cpu_name(),
                               "machine": platform.machine(), "k": args.k}
     if args.mode in ("index", "both"):
-        params = IndexParams(shortlist=args.shortlist, neighbours=args.neighbours, probe_lists=args.probe_lists)
+        params = IndexParams(shortlist=args.shortlist, neighbours=args.neighbours, probe_lists=args.probe_lists,
+                             second_pass_shortlist=args.second_pass_shortlist)
         start = time.perf_counter()
         gallery = Gallery(mode="index", index_params=params)
         gallery.add_many(records)
@@ -185,11 +192,20 @@ def run(args: argparse.Namespace) -> int:
         report["index_params"] = asdict(params)
         report["penetration_index"] = min(1.0, params.shortlist / max(1, gallery.templates))
         for kind, probes in kinds.items():
+            before = gallery.second_passes
             result = _search(gallery, probes, args.k)
             prefix = "" if kind == "synthetic" else "real_"
             for key in ("rank1", "rank10", "p50_ms", "p99_ms", "probes_per_s"):
                 report[f"{prefix}{key}_index"] = result[key]
             report[f"{prefix}ranks_index"] = result["ranks"]
+            report[f"{prefix}second_pass_share_index"] = (gallery.second_passes - before) / max(1, len(probes))
+        if synthetic_probes:  # the same probes, their fingers no longer enrolled
+            for subject, _ in synthetic_probes:
+                gallery.remove(subject)
+            before = gallery.second_passes
+            result = _search(gallery, synthetic_probes, args.k)
+            report["p50_ms_index_nonmated"], report["p99_ms_index_nonmated"] = result["p50_ms"], result["p99_ms"]
+            report["second_pass_share_index_nonmated"] = (gallery.second_passes - before) / len(synthetic_probes)
         del gallery
     if args.mode in ("exhaustive", "both"):
         _exhaustive(args, records, kinds, report)

@@ -201,6 +201,13 @@ class IndexParams:
     train_codes_per_list: int = 32            # k-means sample size per list
     train_iterations: int = 12                # k-means iterations
     probe_lists: int = 64                     # nprobe: IVF lists scanned per probe cylinder
+    # The second pass: a probe finger whose best shortlisted score is not below this false match
+    # rate (no candidate is a confident mate) is searched again, retrieving second_pass_depth
+    # times the neighbours and re-scoring the second_pass_shortlist fingers with the most votes
+    # (those not yet scored). 0 fingers: no second pass.
+    second_pass_fmr: float = 1e-4
+    second_pass_depth: float = 5.0
+    second_pass_shortlist: int = 1000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -220,6 +227,13 @@ class IndexParams:
         if self.max_codes_per_finger > 255 or self.neighbours > 1024 or self.shortlist > 100_000:
             raise InvalidParameterError("IndexParams: max_codes_per_finger <= 255, neighbours <= 1024, "
                                         "shortlist <= 100000")
+        if not 0 < self.second_pass_fmr <= 1 or self.second_pass_depth < 1:
+            raise InvalidParameterError(
+                f"IndexParams.second_pass_fmr must be in (0, 1] and second_pass_depth >= 1, got "
+                f"{self.second_pass_fmr!r} and {self.second_pass_depth!r}")
+        if not 0 <= self.second_pass_shortlist <= 100_000 or int(self.second_pass_shortlist) != self.second_pass_shortlist:
+            raise InvalidParameterError(
+                f"IndexParams.second_pass_shortlist must be an integer in 0..100000, got {self.second_pass_shortlist!r}")
 
     def cylinder_params(self) -> MatchingParams:
         """The :class:`MatchingParams` whose cylinders are the indexing codes."""

@@ -91,6 +91,8 @@ class Core:
         self._threads = search_threads
         self._mode = gallery_mode
         self.gallery = self._new_gallery()
+        self._earlier_second_passes = 0   # those of galleries that load() replaced
+        metrics.count_second_passes(lambda: self._earlier_second_passes + self.gallery.second_passes)
         self._positions: Counter[FingerPosition] = Counter()
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._ready = threading.Event()
@@ -116,6 +118,7 @@ class Core:
         except StoreError:
             self._metrics.store_errors_total.labels("load").inc()
             raise
+        self._earlier_second_passes += self.gallery.second_passes
         self.gallery, self._positions = gallery, positions
         self._metrics.set_gallery(len(gallery), gallery.templates)
         self._ready.set()

@@ -10,9 +10,11 @@ template. Each :class:`Metrics` owns its registry, so several servers can live i
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
 __all__ = ["Metrics", "serve_metrics"]
@@ -40,6 +42,8 @@ class Metrics:
         Candidates returned per Identify.
     identify_penetration_ratio : Histogram
         Fraction of the gallery's fingers compared per Identify probe finger.
+    basma_identify_second_passes_total : Counter (read at scrape time, :meth:`count_second_passes`)
+        Probe fingers searched a second, deeper time by the index (no confident mate shortlisted).
     enroll_duplicates_total : Counter
         Enrolments whose duplicate check found another subject.
     gallery_subjects, gallery_templates : Gauge
@@ -107,10 +111,29 @@ class Metrics:
         self.rpc_duration_seconds.labels(method, code).observe(seconds)
         self.rpc_requests_total.labels(method, code).inc()
 
+    def count_second_passes(self, read: Callable[[], int]) -> None:
+        """Publish ``read()``, the cumulative count of probe fingers that took the 1:N index's
+        second pass, as ``basma_identify_second_passes_total`` (called at each scrape)."""
+        self.registry.register(_ReadCounter(
+            "basma_identify_second_passes", "Probe fingers searched a second, deeper time by the 1:N index.", read))
+
     def set_gallery(self, subjects: int, templates: int) -> None:
         """Update the gallery size gauges."""
         self.gallery_subjects.set(subjects)
         self.gallery_templates.set(templates)
+
+
+class _ReadCounter:
+    """A counter whose value lives elsewhere and is read at each scrape."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._name, self._documentation, self._read = name, documentation, read
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [CounterMetricFamily(self._name, self._documentation)]
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
 
 
 class _QuietHandler(WSGIRequestHandler):

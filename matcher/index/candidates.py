@@ -33,9 +33,15 @@ class CandidateSource(Protocol):
     def remove(self, rows: Sequence[int]) -> None:
         """Rows just dropped (called under the gallery's lock)."""
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
                    ) -> tuple[list[int], list[Template]]:
-        """Rows (and their templates) to score for ``probe``, at ``positions`` (None: any)."""
+        """Rows (and their templates) to score for ``probe``, at ``positions`` (None: any);
+        ``deep``: those of the second pass (rows already scored may be named again)."""
+        ...
+
+    def second_pass_below(self) -> float | None:
+        """The best first-pass score under which a probe finger gets a second, deeper pass of
+        :meth:`candidates`; None: no second pass."""
         ...
 
     def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
@@ -73,9 +79,12 @@ class Exhaustive:
     def remove(self, rows: Sequence[int]) -> None:
         pass
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
                    ) -> tuple[list[int], list[Template]]:
         return self._records.rows_at(positions)
+
+    def second_pass_below(self) -> float | None:
+        return None  # every finger is scored in the first pass
 
     def score(self, matcher: Matcher, templates: list[Template], threads: int) -> np.ndarray:
         return matcher.score_many(templates, threads=threads)

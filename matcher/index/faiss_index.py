@@ -34,7 +34,7 @@ import numpy as np
 
 from matcher.errors import CorruptGalleryError
 from matcher.index.records import Records
-from matcher.matching import Matcher, _native
+from matcher.matching import Matcher, _native, threshold_for_fmr
 from matcher.params import IndexParams
 from matcher.template import FingerPosition, Template
 
@@ -100,16 +100,21 @@ class MccIndex:
         for row in rows:
             self._index.remove_ids(faiss.IDSelectorRange(int(row) << MINUTIA_BITS, (int(row) + 1) << MINUTIA_BITS))
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
                    ) -> tuple[list[int], list[Template]]:
-        """The ``shortlist`` rows with the most votes (ties: older rows first), at ``positions``."""
+        """The ``shortlist`` rows with the most votes (ties: older rows first), at ``positions``;
+        ``deep``: the second pass's, ``second_pass_shortlist`` rows from ``second_pass_depth``
+        times the neighbours."""
         if self._index.ntotal == 0:
             return [], []
         values, usable, _ = _native.cylinders_batch(self._cylinders, [probe], 1)
         codes = self._codes(values[usable])
         if len(codes) == 0:
             return [], []
-        k = min(self.neighbours, self._index.ntotal)
+        p = self.params
+        neighbours = min(1024, round(self.neighbours * p.second_pass_depth)) if deep else self.neighbours
+        shortlist = p.second_pass_shortlist if deep else p.shortlist
+        k = min(neighbours, self._index.ntotal)
         _, labels = self._index.search(codes, k)
         found = labels >= 0
         # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
@@ -121,21 +126,28 @@ class MccIndex:
         ranked = rows[order].tolist()
         try:
             if allowed is None:
-                chosen = ranked[:self.params.shortlist]
+                chosen = ranked[:shortlist]
             else:
-                for first in range(0, len(ranked), self.params.shortlist):  # owners looked up a shortlist at a time
-                    batch = ranked[first:first + self.params.shortlist]
+                for first in range(0, len(ranked), shortlist):  # owners looked up a shortlist at a time
+                    batch = ranked[first:first + shortlist]
                     owners = self._records.owners(batch)
                     chosen.extend(row for row, (_, position) in zip(batch, owners, strict=True) if position in allowed)
-                    if len(chosen) >= self.params.shortlist:
+                    if len(chosen) >= shortlist:
                         break
-                chosen = chosen[:self.params.shortlist]
+                chosen = chosen[:shortlist]
             return chosen, [self._records.template(row) for row in chosen]
         except KeyError as exc:  # the index and the records disagree: only a damaged (loaded) gallery
             raise CorruptGalleryError(
                 f"the candidate index names row {exc.args[0]}, which the gallery does not hold: the "
                 "gallery file is damaged (Gallery.load(path, mode='exhaustive') still reads its templates, "
                 "which can be enrolled into a new gallery)") from None
+
+    def second_pass_below(self) -> float | None:
+        """The score under which a probe finger's best shortlisted candidate asks for the second
+        pass (the calibrated threshold of ``second_pass_fmr``); None when there is none."""
+        if self.params.second_pass_shortlist == 0:
+            return None
+        return threshold_for_fmr(self.params.second_pass_fmr)
 
     @property
     def neighbours(self) -> int:

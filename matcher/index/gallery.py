@@ -148,6 +148,7 @@ class Gallery:
         self._records = Records()
         self._source: CandidateSource = self._new_source()
         self._lock = threading.RLock()
+        self._second_passes = 0
 
     def _new_source(self) -> CandidateSource:
         """An empty candidate source of the gallery's mode over its records."""
@@ -229,6 +230,12 @@ class Gallery:
         """Number of stored fingers."""
         return self._records.templates
 
+    @property
+    def second_passes(self) -> int:
+        """Probe fingers searched a second time since the gallery was made (index mode: no
+        confident mate in the first shortlist, :class:`~matcher.params.IndexParams`)."""
+        return self._second_passes
+
     def nbytes(self) -> int:
         """Approximate bytes of RAM held by the templates, the bookkeeping and the candidate index.
 
@@ -297,14 +304,13 @@ class Gallery:
             batches = []
             for position, template in probes.items():
                 rows, templates = source.candidates(template, allowed[position])
-                batches.append((self._records.owners(rows), templates))
+                batches.append((rows, self._records.owners(rows), templates))
+        below = source.second_pass_below()
         count = len(probes)
         per_subject: dict[str, list[float]] = {}
         best_finger: dict[str, tuple[float, FingerPosition]] = {}
-        for j, (matcher, (owners, templates)) in enumerate(zip(matchers, batches, strict=True)):
-            if not templates:
-                continue
-            scores = source.score(matcher, templates, thread_count).tolist()
+
+        def collect(j: int, owners: list[tuple[str, FingerPosition]], scores: list[float]) -> None:
             for (subject, position), score in zip(owners, scores, strict=True):
                 values = per_subject.get(subject)
                 if values is None:
@@ -313,6 +319,23 @@ class Gallery:
                     values[j] = score
                 if subject not in best_finger or score > best_finger[subject][0]:
                     best_finger[subject] = (score, position)
+
+        for j, ((position, template), matcher, (rows, owners, templates)) in enumerate(
+                zip(probes.items(), matchers, batches, strict=True)):
+            scores = source.score(matcher, templates, thread_count).tolist() if templates else []
+            collect(j, owners, scores)
+            if below is None or max(scores, default=0.0) >= below:
+                continue
+            # No confident mate among the shortlist: the source's deeper second pass, minus the
+            # rows just scored (the gallery may have changed in between; each pass is consistent).
+            with self._lock:
+                self._second_passes += 1
+                deep_rows, deep_templates = source.candidates(template, allowed[position], deep=True)
+                scored = set(rows)
+                fresh = [i for i, row in enumerate(deep_rows) if row not in scored]
+                deep_owners = self._records.owners([deep_rows[i] for i in fresh])
+            if fresh:
+                collect(j, deep_owners, source.score(matcher, [deep_templates[i] for i in fresh], thread_count).tolist())
         fused = ((_fused(values), subject) for subject, values in per_subject.items())
         top = heapq.nsmallest(k, fused, key=lambda item: (-item[0], item[1]))
         return [Candidate(subject=subject, finger=best_finger[subject][1], score=score,

@@ -33,6 +33,31 @@ def test_core_refuses_work_until_the_gallery_is_loaded(tmp_path, dev):
             core.identify({matcher.FingerPosition.UNKNOWN: random_template(1)})
 
 
+def test_index_second_passes_are_counted_across_reloads(tmp_path, dev):
+    from prometheus_client import generate_latest
+
+    with open_store(tmp_path / "basma.db", key=load_key(dev.files.key)) as store:
+        for i in range(1, 4):
+            store.put_subject(f"s{i}", {matcher.FingerPosition.RIGHT_INDEX: random_template(i)})
+        metrics = Metrics()
+        core = Core(store, metrics, gallery_mode="index")
+        core.load()
+
+        def counted() -> str:
+            lines = generate_latest(metrics.registry).decode().splitlines()
+            return next(line for line in lines if line.startswith("basma_identify_second_passes_total "))
+
+        assert counted() == "basma_identify_second_passes_total 0.0"
+        core.identify({matcher.FingerPosition.UNKNOWN: random_template(1)})     # enrolled: confident
+        assert counted() == "basma_identify_second_passes_total 0.0"
+        core.identify({matcher.FingerPosition.UNKNOWN: random_template(9)})     # not enrolled
+        assert counted() == "basma_identify_second_passes_total 1.0"
+        core.load()                                                            # a new gallery: the count goes on
+        core.identify({matcher.FingerPosition.UNKNOWN: random_template(9)})
+        assert counted() == "basma_identify_second_passes_total 2.0"
+        core.close()
+
+
 def test_tampered_stored_template_is_data_loss_without_details(service, connect):
     admin = connect(service)
     admin.enroll("1234567890", [template_sample(native(1), finger=2)])

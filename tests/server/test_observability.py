@@ -42,7 +42,8 @@ def test_metrics_expose_the_expected_series(service, connect):
                  'basma_verify_decisions_total{decision="accept"} 1.0',
                  'basma_verify_decisions_total{decision="reject"} 1.0',
                  'basma_identify_candidates_count 1.0', 'basma_identify_penetration_ratio_count 1.0',
-                 'basma_gallery_subjects 1.0', 'basma_gallery_templates 1.0', 'basma_ready 1.0'):
+                 'basma_gallery_subjects 1.0', 'basma_gallery_templates 1.0', 'basma_ready 1.0',
+                 'basma_identify_second_passes_total 0.0'):   # the default gallery is exhaustive: no second pass
         assert line in text, line
     assert "basma_extraction_quality_bucket" in text and "basma_store_errors_total" not in text.replace(
         "# HELP basma_store_errors_total", "").replace("# TYPE basma_store_errors_total", "")

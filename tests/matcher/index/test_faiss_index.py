@@ -149,9 +149,37 @@ def test_an_index_naming_rows_the_gallery_lacks_is_a_typed_error(enrolled: list[
     assert len(gallery) == 6 and gallery.get("s0")    # the records are untouched
 
 
+def test_second_pass_only_without_a_confident_mate(enrolled: list[Template], probes: list[Template]) -> None:
+    # A shortlist of one finger: the first pass scores one candidate, the second up to 30 more.
+    params = IndexParams(shortlist=1, second_pass_shortlist=30)
+    gallery = _build(enrolled[:60], "index", params)
+    assert gallery.search(enrolled[7], k=1)[0].subject == "s7"   # itself, score 1: confident
+    assert gallery.second_passes == 0
+    found = gallery.search(probes[100], k=100)                    # finger 100 is not enrolled
+    assert gallery.second_passes == 1
+    assert 1 < len(found) <= 31 and len({c.subject for c in found}) == len(found)
+    assert all(c.score < threshold_for_fmr(params.second_pass_fmr) for c in found)
+    single = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0))
+    assert len(single.search(probes[100], k=100)) == 1 and single.second_passes == 0
+
+
+def test_second_pass_finds_mates_the_first_shortlist_missed(enrolled: list[Template], probes: list[Template]) -> None:
+    params = IndexParams(shortlist=1, second_pass_shortlist=30)
+    deep = _build(enrolled[:60], "index", params)
+    single = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0))
+    hits = {name: [g.search(p, k=1)[0].subject == f"s{i}" for i, p in enumerate(probes[:60])]
+            for name, g in (("deep", deep), ("single", single))}
+    assert all(d or not s for d, s in zip(hits["deep"], hits["single"], strict=True))  # nothing lost
+    assert sum(hits["deep"]) > sum(hits["single"])
+
+
 def test_bad_index_params() -> None:
     with pytest.raises(InvalidParameterError, match="shortlist"):
         IndexParams(shortlist=0)
+    for bad in ({"second_pass_fmr": 0.0}, {"second_pass_fmr": 2.0}, {"second_pass_depth": 0.5},
+                {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}):
+        with pytest.raises(InvalidParameterError, match="second_pass"):
+            IndexParams(**bad)
     with pytest.raises(InvalidParameterError, match="index_params"):
         Gallery(mode="index", index_params={"shortlist": 3})  # type: ignore[arg-type]
 
