@@ -905,20 +905,15 @@ namespace {
         lives = kept;
         if (lives == 0) break;
         // The largest entry of every column over the live rows (ties: the lowest row).
-        // Column blocks of 8 outside, rows inside: the block's maxima stay in registers.
-        for (int q0 = 0; q0 < stride; q0 += 8) {
-            std::int64_t block_max[8] = {0, 0, 0, 0, 0, 0, 0, 0}, block_best[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            for (int l = 0; l < lives; ++l) {
-                const int r = s.live[l];
-                const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride + q0;
-                for (int j = 0; j < 8; ++j) {
-                    const bool above = row[j] > block_max[j];
-                    block_max[j] = above ? row[j] : block_max[j];
-                    block_best[j] = above ? r : block_best[j];
-                }
+        std::fill(column_max, column_max + stride, 0);
+        for (int l = 0; l < lives; ++l) {
+            const int r = s.live[l];
+            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+            for (int q = 0; q < stride; ++q) {
+                const bool above = row[q] > column_max[q];
+                column_max[q] = above ? row[q] : column_max[q];
+                column_best[q] = above ? r : column_best[q];
             }
-            std::copy(block_max, block_max + 8, column_max + q0);
-            std::copy(block_best, block_best + 8, column_best + q0);
         }
         // Locally dominant entries are taken; their rows leave, their columns are cleared.
         kept = 0;
