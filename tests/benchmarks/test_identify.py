@@ -23,6 +23,9 @@ def test_small_gallery_index_and_exhaustive(tmp_path: Path, capsys: pytest.Captu
     assert report["rank1_exhaustive"] >= 0.8 and report["index_keeps_exhaustive_rank1"] >= 0.8
     assert 1000 < report["bytes_per_template"] < 2048 and report["index_factory"] == "IDMap,BFlat"
     assert report["p50_ms_index"] > 0 and report["p50_ms_exhaustive"] > 0
+    # The probes again with their fingers removed: no confident mate, so (nearly) all take the second pass.
+    assert report["p50_ms_index_nonmated"] > 0 and report["second_pass_share_index_nonmated"] >= 0.9
+    assert 0 <= report["second_pass_share_index"] < report["second_pass_share_index_nonmated"]
     # A second run reuses the store; another size in the same folder is refused.
     assert main(["identify", "--gallery-size", "300", "--probes", "5", "--mode", "index",
                  "--store", str(tmp_path / "store"), "--out", str(tmp_path / "again")]) == 0
