@@ -116,7 +116,8 @@ class Gallery:
         forms are cached with each template: fast for small galleries, about 45 KB a finger);
         ``"index"`` asks the FAISS candidate index (:mod:`matcher.index.faiss_index`) for a
         shortlist per probe finger and re-scores only that, preparing each candidate in a
-        worker thread and caching nothing.
+        worker thread and caching nothing; a probe finger with no confident mate in its
+        shortlist gets a second, deeper one (``IndexParams.second_pass_*``).
     index_params : IndexParams, optional
         Parameters of the candidate index (``mode="index"`` only).
 
