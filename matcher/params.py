@@ -208,6 +208,7 @@ class IndexParams:
     second_pass_fmr: float = 1e-4
     second_pass_depth: float = 5.0
     second_pass_shortlist: int = 1000
+    second_pass_probe_lists: int = 0          # IVF lists scanned in the second pass (0: probe_lists)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -231,6 +232,9 @@ class IndexParams:
             raise InvalidParameterError(
                 f"IndexParams.second_pass_fmr must be in (0, 1] and second_pass_depth >= 1, got "
                 f"{self.second_pass_fmr!r} and {self.second_pass_depth!r}")
+        if self.second_pass_probe_lists < 0:
+            raise InvalidParameterError(
+                f"IndexParams.second_pass_probe_lists must be >= 0, got {self.second_pass_probe_lists!r}")
         if not 0 <= self.second_pass_shortlist <= 100_000 or int(self.second_pass_shortlist) != self.second_pass_shortlist:
             raise InvalidParameterError(
                 f"IndexParams.second_pass_shortlist must be an integer in 0..100000, got {self.second_pass_shortlist!r}")

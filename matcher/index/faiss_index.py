@@ -115,7 +115,14 @@ class MccIndex:
         neighbours = min(1024, round(self.neighbours * p.second_pass_depth)) if deep else self.neighbours
         shortlist = p.second_pass_shortlist if deep else p.shortlist
         k = min(neighbours, self._index.ntotal)
-        _, labels = self._index.search(codes, k)
+        ivf = _ivf(self._index) if deep and p.second_pass_probe_lists else None
+        if ivf is not None:
+            ivf.nprobe = p.second_pass_probe_lists
+        try:
+            _, labels = self._index.search(codes, k)
+        finally:
+            if ivf is not None:
+                ivf.nprobe = p.probe_lists
         found = labels >= 0
         # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
         keys = np.unique((labels[found] >> MINUTIA_BITS) * 256 + np.nonzero(found)[0])

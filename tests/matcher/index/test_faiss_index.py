@@ -12,7 +12,7 @@ import pytest
 
 from matcher import FingerPosition, InvalidParameterError, Template
 from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
-from matcher.index.faiss_index import MccIndex
+from matcher.index.faiss_index import MccIndex, _ivf
 from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
 from tests.matcher.index._files import rewrite_header
@@ -86,6 +86,29 @@ def test_growing_past_the_flat_limit_switches_to_ivf(enrolled: list[Template], p
     assert source.codes < codes
     gallery.retrain()
     assert gallery._source.codes == source.codes
+
+
+def test_second_pass_scans_its_own_number_of_lists(enrolled: list[Template], probes: list[Template]) -> None:
+    base = dict(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20)
+    few = _build(enrolled, "index", IndexParams(**base, probe_lists=2, second_pass_probe_lists=64))._source
+    every = _build(enrolled, "index", IndexParams(**base, probe_lists=64))._source
+    same = _build(enrolled, "index", IndexParams(**base, probe_lists=2))._source
+    assert isinstance(few, MccIndex) and few.factory == every.factory == same.factory
+    assert faiss_lists(few) < 64 and faiss_nprobe(few) == 2
+    for probe in probes[:5]:
+        deep = few.candidates(probe, None, deep=True)[0]
+        assert deep == every.candidates(probe, None, deep=True)[0]   # every list scanned, as asked
+        assert faiss_nprobe(few) == 2                                 # the first pass's again
+        assert few.candidates(probe, None)[0] == same.candidates(probe, None)[0]
+    assert any(few.candidates(p, None, deep=True)[0] != same.candidates(p, None, deep=True)[0] for p in probes[:5])
+
+
+def faiss_nprobe(source: MccIndex) -> int:
+    return int(_ivf(source._index).nprobe)
+
+
+def faiss_lists(source: MccIndex) -> int:
+    return int(_ivf(source._index).nlist)
 
 
 def test_index_round_trip_keeps_the_index(indexed: Gallery, probes: list[Template], tmp_path: Path) -> None:
@@ -177,7 +200,7 @@ def test_bad_index_params() -> None:
     with pytest.raises(InvalidParameterError, match="shortlist"):
         IndexParams(shortlist=0)
     for bad in ({"second_pass_fmr": 0.0}, {"second_pass_fmr": 2.0}, {"second_pass_depth": 0.5},
-                {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}):
+                {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}, {"second_pass_probe_lists": -1}):
         with pytest.raises(InvalidParameterError, match="second_pass"):
             IndexParams(**bad)
     with pytest.raises(InvalidParameterError, match="index_params"):
