@@ -200,7 +200,7 @@ class IndexParams:
     max_lists: int = 8192                     # ... at most this many (bounds the k-means cost)
     train_codes_per_list: int = 32            # k-means sample size per list
     train_iterations: int = 12                # k-means iterations
-    probe_lists: int = 64                     # nprobe: IVF lists scanned per probe cylinder
+    probe_lists: int = 32                     # nprobe: IVF lists scanned per probe cylinder (first pass)
     # The second pass: a probe finger whose best shortlisted score is not below this false match
     # rate (no candidate is a confident mate) is searched again, retrieving second_pass_depth
     # times the neighbours and re-scoring the second_pass_shortlist fingers with the most votes
@@ -208,7 +208,7 @@ class IndexParams:
     second_pass_fmr: float = 1e-4
     second_pass_depth: float = 5.0
     second_pass_shortlist: int = 1000
-    second_pass_probe_lists: int = 0          # IVF lists scanned in the second pass (0: probe_lists)
+    second_pass_probe_lists: int = 64         # IVF lists scanned in the second pass (0: probe_lists)
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -91,8 +91,8 @@ def test_growing_past_the_flat_limit_switches_to_ivf(enrolled: list[Template], p
 def test_second_pass_scans_its_own_number_of_lists(enrolled: list[Template], probes: list[Template]) -> None:
     base = dict(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20)
     few = _build(enrolled, "index", IndexParams(**base, probe_lists=2, second_pass_probe_lists=64))._source
-    every = _build(enrolled, "index", IndexParams(**base, probe_lists=64))._source
-    same = _build(enrolled, "index", IndexParams(**base, probe_lists=2))._source
+    every = _build(enrolled, "index", IndexParams(**base, probe_lists=64, second_pass_probe_lists=0))._source
+    same = _build(enrolled, "index", IndexParams(**base, probe_lists=2, second_pass_probe_lists=0))._source
     assert isinstance(few, MccIndex) and few.factory == every.factory == same.factory
     assert faiss_lists(few) < 64 and faiss_nprobe(few) == 2
     for probe in probes[:5]:
