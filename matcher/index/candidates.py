@@ -9,7 +9,7 @@ importer of faiss) implements the same protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,10 +33,10 @@ class CandidateSource(Protocol):
     def remove(self, rows: Sequence[int]) -> None:
         """Rows just dropped (called under the gallery's lock)."""
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
-                   ) -> tuple[list[int], list[Template]]:
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False,
+                   scored: Collection[int] = ()) -> tuple[list[int], list[Template]]:
         """Rows (and their templates) to score for ``probe``, at ``positions`` (None: any);
-        ``deep``: those of the second pass (rows already scored may be named again)."""
+        ``deep``: those of the second pass, less the rows in ``scored`` (the first pass's)."""
         ...
 
     def second_pass_below(self) -> float | None:
@@ -79,9 +79,9 @@ class Exhaustive:
     def remove(self, rows: Sequence[int]) -> None:
         pass
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
-                   ) -> tuple[list[int], list[Template]]:
-        return self._records.rows_at(positions)
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False,
+                   scored: Collection[int] = ()) -> tuple[list[int], list[Template]]:
+        return self._records.rows_at(positions)   # no second pass (second_pass_below is None)
 
     def second_pass_below(self) -> float | None:
         return None  # every finger is scored in the first pass

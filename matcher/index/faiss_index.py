@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import faiss
@@ -100,11 +100,11 @@ class MccIndex:
         for row in rows:
             self._index.remove_ids(faiss.IDSelectorRange(int(row) << MINUTIA_BITS, (int(row) + 1) << MINUTIA_BITS))
 
-    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False
-                   ) -> tuple[list[int], list[Template]]:
+    def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False,
+                   scored: Collection[int] = ()) -> tuple[list[int], list[Template]]:
         """The ``shortlist`` rows with the most votes (ties: older rows first), at ``positions``;
         ``deep``: the second pass's, ``second_pass_shortlist`` rows from ``second_pass_depth``
-        times the neighbours."""
+        times the neighbours, less those in ``scored``."""
         if self._index.ntotal == 0:
             return [], []
         values, usable, _ = _native.cylinders_batch(self._cylinders, [probe], 1)
@@ -122,7 +122,7 @@ class MccIndex:
             _, labels = self._index.search(codes, k)
         finally:
             if ivf is not None:
-                ivf.nprobe = p.probe_lists
+                self._probing(self._index)   # the first pass's lists again
         found = labels >= 0
         # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
         keys = np.unique((labels[found] >> MINUTIA_BITS) * 256 + np.nonzero(found)[0])
@@ -142,6 +142,8 @@ class MccIndex:
                     if len(chosen) >= shortlist:
                         break
                 chosen = chosen[:shortlist]
+            if scored:
+                chosen = [row for row in chosen if row not in scored]
             return chosen, [self._records.template(row) for row in chosen]
         except KeyError as exc:  # the index and the records disagree: only a damaged (loaded) gallery
             raise CorruptGalleryError(

@@ -331,12 +331,11 @@ class Gallery:
             # rows just scored (the gallery may have changed in between; each pass is consistent).
             with self._lock:
                 self._second_passes += 1
-                deep_rows, deep_templates = source.candidates(template, allowed[position], deep=True)
-                scored = set(rows)
-                fresh = [i for i, row in enumerate(deep_rows) if row not in scored]
-                deep_owners = self._records.owners([deep_rows[i] for i in fresh])
-            if fresh:
-                collect(j, deep_owners, source.score(matcher, [deep_templates[i] for i in fresh], thread_count).tolist())
+                deep_rows, deep_templates = source.candidates(template, allowed[position], deep=True,
+                                                              scored=set(rows))
+                deep_owners = self._records.owners(deep_rows)
+            if deep_templates:
+                collect(j, deep_owners, source.score(matcher, deep_templates, thread_count).tolist())
         fused = ((_fused(values), subject) for subject, values in per_subject.items())
         top = heapq.nsmallest(k, fused, key=lambda item: (-item[0], item[1]))
         return [Candidate(subject=subject, finger=best_finger[subject][1], score=score,
