@@ -78,8 +78,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--second-pass-shortlist", type=non_negative_int, default=IndexParams.second_pass_shortlist,
                         help="fingers re-scored in the second pass of a probe with no confident mate in the "
                              f"shortlist, 0: none (default {IndexParams.second_pass_shortlist})")
+    parser.add_argument("--second-pass-depth", type=float, default=IndexParams.second_pass_depth,
+                        help="neighbours of a probe cylinder in the second pass, times the first pass's "
+                             f"(default {IndexParams.second_pass_depth:g})")
+    parser.add_argument("--second-pass-scan-codes", type=positive_int, default=IndexParams.second_pass_scan_codes,
+                        help="codes the second pass compares each probe cylinder with: all of them (an exact "
+                             "search) up to this many, else those of its nearest IVF lists (default "
+                             f"{IndexParams.second_pass_scan_codes})")
     parser.add_argument("--second-pass-probe-lists", type=non_negative_int, default=IndexParams.second_pass_probe_lists,
-                        help="IVF lists scanned per probe cylinder in the second pass (default: --probe-lists)")
+                        help="IVF lists scanned per probe cylinder in the second pass, instead of "
+                             "--second-pass-scan-codes (default 0: from it)")
     parser.add_argument("--probe-lists", type=positive_int, default=IndexParams.probe_lists,
                         help=f"IVF lists scanned per probe cylinder (default {IndexParams.probe_lists})")
     parser.add_argument("--store", type=Path, help="synthetic template store to reuse or create (default: temporary)")
@@ -189,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
                               "machine": platform.machine(), "k": args.k}
     if args.mode in ("index", "both"):
         params = IndexParams(shortlist=args.shortlist, neighbours=args.neighbours, probe_lists=args.probe_lists,
-                             second_pass_shortlist=args.second_pass_shortlist,
+                             second_pass_shortlist=args.second_pass_shortlist, second_pass_depth=args.second_pass_depth,
+                             second_pass_scan_codes=args.second_pass_scan_codes,
                              second_pass_probe_lists=args.second_pass_probe_lists)
         start = time.perf_counter()
         gallery = Gallery(mode="index", index_params=params)

@@ -204,11 +204,15 @@ class IndexParams:
     # The second pass: a probe finger whose best shortlisted score is not below this false match
     # rate (no candidate is a confident mate) is searched again, retrieving second_pass_depth
     # times the neighbours and re-scoring the second_pass_shortlist fingers with the most votes
-    # (those not yet scored). 0 fingers: no second pass.
+    # (those not yet scored). 0 fingers: no second pass. Its neighbours are found by a native
+    # scan: exact (every code) while the index holds at most second_pass_scan_codes codes, else
+    # each probe cylinder's nearest IVF lists holding about that many codes, or exactly
+    # second_pass_probe_lists lists when that is not 0.
     second_pass_fmr: float = 1e-4
-    second_pass_depth: float = 5.0
+    second_pass_depth: float = 15.0
     second_pass_shortlist: int = 1000
-    second_pass_probe_lists: int = 64         # IVF lists scanned in the second pass (0: probe_lists)
+    second_pass_scan_codes: int = 4_000_000
+    second_pass_probe_lists: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -232,9 +236,10 @@ class IndexParams:
             raise InvalidParameterError(
                 f"IndexParams.second_pass_fmr must be in (0, 1] and second_pass_depth >= 1, got "
                 f"{self.second_pass_fmr!r} and {self.second_pass_depth!r}")
-        if self.second_pass_probe_lists < 0:
+        if self.second_pass_probe_lists < 0 or self.second_pass_scan_codes <= 0:
             raise InvalidParameterError(
-                f"IndexParams.second_pass_probe_lists must be >= 0, got {self.second_pass_probe_lists!r}")
+                f"IndexParams.second_pass_probe_lists must be >= 0 and second_pass_scan_codes > 0, got "
+                f"{self.second_pass_probe_lists!r} and {self.second_pass_scan_codes!r}")
         if not 0 <= self.second_pass_shortlist <= 100_000 or int(self.second_pass_shortlist) != self.second_pass_shortlist:
             raise InvalidParameterError(
                 f"IndexParams.second_pass_shortlist must be an integer in 0..100000, got {self.second_pass_shortlist!r}")

@@ -2,16 +2,19 @@
 // shapes outputs. Kernels live in their own headers/sources.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "hamming.hpp"
 #include "mcc.hpp"
 #include "pool.hpp"
 
@@ -319,14 +322,69 @@ py::array_t<double> local_similarities(const basma::Prepared& a, const basma::Pr
     return out;
 }
 
+// Exact Hamming k-NN over inverted lists given by address (hamming.hpp): list l holds sizes[l]
+// codes at code_addresses[l] and their ids at id_addresses[l]. The caller keeps that memory
+// alive and unchanged for the call (matcher.index.faiss_index reads the addresses from its FAISS
+// index under the gallery's lock). list_offsets / list_queries: which queries scan which list
+// (CSR over the lists; None: every query every list).
+py::tuple hamming_knn(const CArray<std::int64_t>& code_addresses, const CArray<std::int64_t>& id_addresses,
+                      const CArray<std::int64_t>& sizes, int code_bytes, const CArray<std::uint8_t>& queries, int k,
+                      const std::optional<CArray<std::int64_t>>& list_offsets,
+                      const std::optional<CArray<std::int32_t>>& list_queries, int threads) {
+    const py::ssize_t count = code_addresses.shape(0);
+    if (code_addresses.ndim() != 1 || id_addresses.ndim() != 1 || sizes.ndim() != 1 ||
+        id_addresses.shape(0) != count || sizes.shape(0) != count) {
+        throw py::value_error("code_addresses, id_addresses and sizes must be 1-D arrays of one length");
+    }
+    if (queries.ndim() != 2 || queries.shape(1) != code_bytes) {
+        throw py::value_error("queries must be a (n, code_bytes) uint8 array");
+    }
+    if (k <= 0) throw py::value_error("k must be positive");
+    if (list_offsets.has_value() != list_queries.has_value()) {
+        throw py::value_error("list_offsets and list_queries go together");
+    }
+    const int nq = static_cast<int>(queries.shape(0));
+    if (list_offsets) {
+        const std::int64_t* o = list_offsets->data();
+        if (list_offsets->ndim() != 1 || list_offsets->shape(0) != count + 1 || o[0] != 0 ||
+            o[count] != list_queries->shape(0)) {
+            throw py::value_error("list_offsets must hold len(sizes) + 1 offsets into list_queries");
+        }
+        for (py::ssize_t l = 0; l < count; ++l) {
+            if (o[l + 1] < o[l]) throw py::value_error("list_offsets must not decrease");
+        }
+        const std::int32_t* q = list_queries->data();
+        for (py::ssize_t i = 0; i < list_queries->shape(0); ++i) {
+            if (q[i] < 0 || q[i] >= nq) throw py::value_error("list_queries names a query that does not exist");
+        }
+    }
+    std::vector<basma::CodeList> lists(static_cast<std::size_t>(count));
+    for (py::ssize_t l = 0; l < count; ++l) {
+        if (sizes.data()[l] < 0) throw py::value_error("list sizes must be >= 0");
+        lists[l] = {reinterpret_cast<const std::uint8_t*>(code_addresses.data()[l]),
+                    reinterpret_cast<const std::int64_t*>(id_addresses.data()[l]),
+                    static_cast<std::size_t>(sizes.data()[l])};
+    }
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    py::array_t<std::int64_t> labels({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
+    py::array_t<std::int32_t> distances({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
+    {
+        py::gil_scoped_release release;
+        basma::hamming_knn(lists, code_bytes, queries.data(), nq, k, list_offsets ? list_offsets->data() : nullptr,
+                           list_queries ? list_queries->data() : nullptr, threads, labels.mutable_data(),
+                           distances.mutable_data());
+    }
+    return py::make_tuple(labels, distances);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(basma_native, m) {
     m.doc() = "Basma native kernels (C++17, pybind11).";
-    m.attr("ABI_VERSION") = 3;
+    m.attr("ABI_VERSION") = 4;
     m.def("build_info", []() {
         py::dict info;
-        info["abi_version"] = 3;
+        info["abi_version"] = 4;
         info["target"] = compiler_flags();
         info["simd"] = basma::simd_name();
         info["cplusplus"] = static_cast<long>(__cplusplus);
@@ -359,6 +417,10 @@ PYBIND11_MODULE(basma_native, m) {
           py::arg("offsets"), py::arg("threads") = 0,
           "(values (minutiae, words) uint64, usable (minutiae,) bool) bit cylinders of many templates.");
     m.def("cylinders", &cylinders, py::arg("prepared"), "(values, valid, usable) bit cylinders, for tests.");
+    m.def("hamming_knn", &hamming_knn, py::arg("code_addresses"), py::arg("id_addresses"), py::arg("sizes"),
+          py::arg("code_bytes"), py::arg("queries"), py::arg("k"), py::arg("list_offsets") = py::none(),
+          py::arg("list_queries") = py::none(), py::arg("threads") = 0,
+          "(labels (n, k) int64, distances (n, k) int32): exact Hamming k-NN over inverted lists, by (distance, id).");
     m.def("local_similarities", &local_similarities, py::arg("a"), py::arg("b"),
           "The local similarity matrix Gamma, for tests.");
 }

@@ -33,6 +33,7 @@ import faiss
 import numpy as np
 
 from matcher.errors import CorruptGalleryError
+from matcher.index.hamming import CodeLists
 from matcher.index.records import Records
 from matcher.matching import Matcher, _native, threshold_for_fmr
 from matcher.params import IndexParams
@@ -54,6 +55,22 @@ def _ivf(index: Any) -> Any:
     """The index as a ``faiss.IndexBinaryIVF``, or None when it is another kind."""
     index = faiss.downcast_IndexBinary(index)
     return index if isinstance(index, faiss.IndexBinaryIVF) else None
+
+
+def _ranked(labels: np.ndarray) -> np.ndarray:
+    """Rows ranked by votes: one vote per (probe code, row) among a probe code's neighbours
+    (``labels``, nearest first, -1 for none), as MCC-I counts a candidate once per probe
+    cylinder. Ties go to the row whose voting codes ranked nearer, summed over its votes (the
+    position of its nearest code in each probe code's list), then to the older row: without that
+    middle key, age alone decided among the many fingers with one or two votes, which favoured
+    whichever fingers were enrolled first (docs/INDEX.md)."""
+    queries, depth = labels.shape
+    flat = labels.T.ravel()                       # position-major: a key's first sight is its nearest code
+    where = np.flatnonzero(flat >= 0)
+    keys, first = np.unique((flat[where] >> MINUTIA_BITS) * queries + where % queries, return_index=True)
+    rows, owner, votes = np.unique(keys // queries, return_inverse=True, return_counts=True)
+    nearness = np.bincount(owner, weights=where[first] // queries, minlength=len(rows))
+    return rows[np.lexsort((rows, nearness, -votes))]
 
 
 def stored_params(fields: dict[str, Any]) -> IndexParams:
@@ -81,6 +98,9 @@ class MccIndex:
         self._index = faiss.index_binary_factory(self.code_bytes * 8, self.factory)
         #: The mapped gallery-file section the index views (None once it lives in RAM).
         self._mapped: np.ndarray | None = None
+        #: The inverted lists' memory as the second pass's native scan sees it (None: to be read
+        #: again; every change of the FAISS index drops it, :meth:`_set_index`).
+        self._lists: CodeLists | None = None
 
     # -- the CandidateSource protocol ----------------------------------------------------------
 
@@ -92,19 +112,22 @@ class MccIndex:
         if self.factory.startswith("IDMap") and self._index.ntotal + len(codes) > self.params.flat_max_codes:
             self.retrain(extra=(codes, ids))
             return
+        self._lists = None
         self._index.add_with_ids(codes, ids)
 
     def remove(self, rows: Sequence[int]) -> None:
         if rows:
             self._own()
+            self._lists = None
         for row in rows:
             self._index.remove_ids(faiss.IDSelectorRange(int(row) << MINUTIA_BITS, (int(row) + 1) << MINUTIA_BITS))
 
     def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False,
                    scored: Collection[int] = ()) -> tuple[list[int], list[Template]]:
-        """The ``shortlist`` rows with the most votes (ties: older rows first), at ``positions``;
-        ``deep``: the second pass's, ``second_pass_shortlist`` rows from ``second_pass_depth``
-        times the neighbours, less those in ``scored``."""
+        """The ``shortlist`` rows with the most votes at ``positions`` (ties: the row whose voting
+        codes ranked nearer the probe's, then the older); ``deep``: the second pass's,
+        ``second_pass_shortlist`` rows from ``second_pass_depth`` times the neighbours found by
+        an exact scan (:meth:`_deep_neighbours`), less those in ``scored``."""
         if self._index.ntotal == 0:
             return [], []
         values, usable, _ = _native.cylinders_batch(self._cylinders, [probe], 1)
@@ -112,25 +135,14 @@ class MccIndex:
         if len(codes) == 0:
             return [], []
         p = self.params
-        neighbours = min(1024, round(self.neighbours * p.second_pass_depth)) if deep else self.neighbours
+        if deep:
+            labels = self._deep_neighbours(codes, min(1024, round(self.neighbours * p.second_pass_depth)))
+        else:
+            _, labels = self._index.search(codes, min(self.neighbours, self._index.ntotal))
         shortlist = p.second_pass_shortlist if deep else p.shortlist
-        k = min(neighbours, self._index.ntotal)
-        ivf = _ivf(self._index) if deep and p.second_pass_probe_lists else None
-        if ivf is not None:
-            ivf.nprobe = p.second_pass_probe_lists
-        try:
-            _, labels = self._index.search(codes, k)
-        finally:
-            if ivf is not None:
-                self._probing(self._index)   # the first pass's lists again
-        found = labels >= 0
-        # One vote per (probe minutia, finger): MCC-I counts a candidate once per probe cylinder.
-        keys = np.unique((labels[found] >> MINUTIA_BITS) * 256 + np.nonzero(found)[0])
-        rows, votes = np.unique(keys // 256, return_counts=True)
-        order = np.lexsort((rows, -votes))
+        ranked = _ranked(labels).tolist()
         allowed = None if positions is None else set(positions)
         chosen: list[int] = []
-        ranked = rows[order].tolist()
         try:
             if allowed is None:
                 chosen = ranked[:shortlist]
@@ -150,6 +162,29 @@ class MccIndex:
                 f"the candidate index names row {exc.args[0]}, which the gallery does not hold: the "
                 "gallery file is damaged (Gallery.load(path, mode='exhaustive') still reads its templates, "
                 "which can be enrolled into a new gallery)") from None
+
+    def _deep_neighbours(self, codes: np.ndarray, k: int) -> np.ndarray:
+        """The ids of the ``k`` codes nearest to each probe code (rows of ``codes``), by (Hamming
+        distance, id), for the second pass: a flat index is searched by FAISS (exact); an inverted
+        file natively (:class:`~matcher.index.hamming.CodeLists`), every list while it holds at most
+        ``second_pass_scan_codes`` codes, else each probe code's nearest lists holding about that
+        many (or ``second_pass_probe_lists`` of them when set). FAISS's own IVF search is not used
+        here: its coarse assignment goes through an approximate (HNSW) graph and, asked for every
+        list, still missed about a quarter of the nearest codes at 100,000 fingers (docs/INDEX.md)."""
+        k = min(k, self._index.ntotal)
+        ivf = _ivf(self._index)
+        if ivf is None:
+            return self._index.search(codes, k)[1]
+        p = self.params
+        lists = p.second_pass_probe_lists or math.ceil(ivf.nlist * min(1.0, p.second_pass_scan_codes / self.codes))
+        assignment = None if lists >= ivf.nlist else ivf.quantizer.search(codes, lists)[1]
+        if self._lists is None:
+            inverted = ivf.invlists
+            sizes = np.array([inverted.list_size(i) for i in range(ivf.nlist)], np.int64)
+            code_at = np.array([int(inverted.get_codes(i)) if n else 0 for i, n in enumerate(sizes)], np.int64)
+            id_at = np.array([int(inverted.get_ids(i)) if n else 0 for i, n in enumerate(sizes)], np.int64)
+            self._lists = CodeLists(code_at, id_at, sizes, self.code_bytes, keep=self._index)
+        return self._lists.search(codes, k, assignment, threads=self._threads)[0]
 
     def second_pass_below(self) -> float | None:
         """The score under which a probe finger's best shortlisted candidate asks for the second
@@ -207,7 +242,7 @@ class MccIndex:
             return piece.tobytes()
 
         index = faiss.read_index_binary(faiss.PyCallbackIOReader(read, 1 << 20), 0)  # type: ignore[attr-defined]
-        self._index, self._mapped = self._probing(index), None
+        self._index, self._mapped, self._lists = self._probing(index), None, None
         log.info("candidate index of %d codes copied from the gallery file into RAM", self.codes)
 
     def retrain(self, *, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
@@ -239,7 +274,7 @@ class MccIndex:
             self._probing(index)
         index.add_with_ids(codes, ids)
         log.info("candidate index rebuilt as %s over %d codes", factory, len(codes))
-        self._index, self.factory = index, factory
+        self._index, self.factory, self._lists = index, factory, None
 
     # -- persistence ---------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import pytest
 
 from matcher import FingerPosition, InvalidParameterError, Template
 from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
-from matcher.index.faiss_index import MccIndex, _ivf
+from matcher.index.faiss_index import MINUTIA_BITS, MccIndex, _ivf, _ranked
+from matcher.index.hamming import knn_reference
 from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
 from tests.matcher.index._files import rewrite_header
@@ -88,19 +89,65 @@ def test_growing_past_the_flat_limit_switches_to_ivf(enrolled: list[Template], p
     assert gallery._source.codes == source.codes
 
 
-def test_second_pass_scans_its_own_number_of_lists(enrolled: list[Template], probes: list[Template]) -> None:
-    base = dict(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20)
-    few = _build(enrolled, "index", IndexParams(**base, probe_lists=2, second_pass_probe_lists=64))._source
-    every = _build(enrolled, "index", IndexParams(**base, probe_lists=64, second_pass_probe_lists=0))._source
-    same = _build(enrolled, "index", IndexParams(**base, probe_lists=2, second_pass_probe_lists=0))._source
-    assert isinstance(few, MccIndex) and few.factory == every.factory == same.factory
-    assert faiss_lists(few) < 64 and faiss_nprobe(few) == 2
-    for probe in probes[:5]:
-        deep = few.candidates(probe, None, deep=True)[0]
-        assert deep == every.candidates(probe, None, deep=True)[0]   # every list scanned, as asked
-        assert faiss_nprobe(few) == 2                                 # the first pass's again
-        assert few.candidates(probe, None)[0] == same.candidates(probe, None)[0]
-    assert any(few.candidates(p, None, deep=True)[0] != same.candidates(p, None, deep=True)[0] for p in probes[:5])
+def _exact(source: MccIndex, probe: Template, k: int, lists: int | None = None) -> np.ndarray:
+    """The reference for the second pass's neighbours: every stored code (or the codes of each
+    probe code's ``lists`` nearest IVF lists) compared in numpy, by (distance, id)."""
+    values, usable, _ = _native.cylinders_batch(source._cylinders, [probe], 1)
+    codes = source._codes(values[usable])
+    ivf = _ivf(source._index)
+    stored = [(faiss_rev(ivf, i, source.code_bytes)) for i in range(ivf.nlist)]
+    assignment = None if lists is None else ivf.quantizer.search(codes, lists)[1]
+    return knn_reference(stored, codes, k, assignment)[0]
+
+
+def faiss_rev(ivf, i: int, code_bytes: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    import faiss
+    n = ivf.invlists.list_size(i)
+    if n == 0:
+        return np.zeros((0, code_bytes), np.uint8), np.zeros(0, np.int64)
+    return (faiss.rev_swig_ptr(ivf.invlists.get_codes(i), n * code_bytes).reshape(n, code_bytes).copy(),
+            faiss.rev_swig_ptr(ivf.invlists.get_ids(i), n).copy())
+
+
+def test_second_pass_neighbours_are_exact_within_their_budget(enrolled: list[Template],
+                                                               probes: list[Template]) -> None:
+    base = dict(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20, probe_lists=2)
+    every = _build(enrolled, "index", IndexParams(**base))._source
+    assert isinstance(every, MccIndex) and every.factory.startswith("BIVF") and faiss_lists(every) > 16
+    lists = faiss_lists(every)
+    budget = _build(enrolled, "index", IndexParams(**base, second_pass_scan_codes=every.codes // 4))._source
+    fixed = _build(enrolled, "index", IndexParams(**base, second_pass_probe_lists=3))._source
+    for probe in probes[:4]:
+        values, usable, _ = _native.cylinders_batch(every._cylinders, [probe], 1)
+        codes = every._codes(values[usable])
+        # Every code, not FAISS's approximate list assignment (the first pass scans 2 lists).
+        np.testing.assert_array_equal(every._deep_neighbours(codes, 40), _exact(every, probe, 40))
+        assert faiss_nprobe(every) == 2
+        np.testing.assert_array_equal(budget._deep_neighbours(codes, 40), _exact(budget, probe, 40, -(-lists // 4)))
+        np.testing.assert_array_equal(fixed._deep_neighbours(codes, 40), _exact(fixed, probe, 40, 3))
+    # Changing the index drops the native view of its lists; the next search reads them again.
+    gallery = _build(enrolled[:150], "index", IndexParams(**base))
+    source = gallery._source
+    values, usable, _ = _native.cylinders_batch(source._cylinders, [enrolled[160]], 1)
+    late = source._codes(values[usable])
+    before = source._deep_neighbours(late, 5)
+    assert source._lists is not None
+    gallery.add("late", {RI: enrolled[160]})
+    assert source._lists is None
+    after = source._deep_neighbours(late, 5)
+    np.testing.assert_array_equal(after, _exact(source, enrolled[160], 5))
+    row = gallery._records.rows_of("late")[RI]
+    assert (after[:, 0] >> MINUTIA_BITS == row).any() and not (before >> MINUTIA_BITS == row).any()
+
+
+def test_ties_in_votes_go_to_the_nearer_codes_then_the_older_row() -> None:
+    row = lambda r, m=0: (r << MINUTIA_BITS) | m   # noqa: E731
+    labels = np.array([[row(7), row(3), row(5, 1), row(5, 2)],
+                       [row(9), row(5), row(3), -1],
+                       [row(8), row(4), row(6), row(1)]])
+    # Rows 3 and 5 have two votes each, at positions 1 + 2 and 2 + 1 (equally near: the older first);
+    # the rest one each, the nearer first: row 1, the oldest, is last (position 3).
+    assert _ranked(labels).tolist() == [3, 5, 7, 8, 9, 4, 6, 1]
 
 
 def faiss_nprobe(source: MccIndex) -> int:
@@ -200,7 +247,8 @@ def test_bad_index_params() -> None:
     with pytest.raises(InvalidParameterError, match="shortlist"):
         IndexParams(shortlist=0)
     for bad in ({"second_pass_fmr": 0.0}, {"second_pass_fmr": 2.0}, {"second_pass_depth": 0.5},
-                {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}, {"second_pass_probe_lists": -1}):
+                {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}, {"second_pass_probe_lists": -1},
+                {"second_pass_scan_codes": 0}):
         with pytest.raises(InvalidParameterError, match="second_pass"):
             IndexParams(**bad)
     with pytest.raises(InvalidParameterError, match="index_params"):
