@@ -12,7 +12,10 @@ Follows Cappelli, Ferrara & Maltoni, "Fingerprint Indexing Based on Minutia Cyli
   k-means lists (``BIVF<lists>``, HNSW-assigned above 4096 lists) beyond;
 * each probe cylinder votes once for every finger among its ``neighbours`` nearest codes, and
   fingers are ranked by votes (MCC-I §4.2's candidate score, with top-k retrieval in place of
-  bucket collisions).
+  bucket collisions), ties by how near the voting codes ranked;
+* a probe finger with no confident mate among the re-scored shortlist is searched again with
+  more neighbours, found exactly by a native scan of the inverted lists
+  (:mod:`matcher.index.hamming`) rather than by FAISS's approximate list assignment.
 
 This is the only module that imports faiss. The index is part of the gallery file (its FAISS
 serialisation, factory string and parameters), so loading needs no retraining. An index loaded
@@ -64,7 +67,7 @@ def _ranked(labels: np.ndarray) -> np.ndarray:
     position of its nearest code in each probe code's list), then to the older row: without that
     middle key, age alone decided among the many fingers with one or two votes, which favoured
     whichever fingers were enrolled first (docs/INDEX.md)."""
-    queries, depth = labels.shape
+    queries = labels.shape[0]
     flat = labels.T.ravel()                       # position-major: a key's first sight is its nearest code
     where = np.flatnonzero(flat >= 0)
     keys, first = np.unique((flat[where] >> MINUTIA_BITS) * queries + where % queries, return_index=True)
@@ -99,7 +102,7 @@ class MccIndex:
         #: The mapped gallery-file section the index views (None once it lives in RAM).
         self._mapped: np.ndarray | None = None
         #: The inverted lists' memory as the second pass's native scan sees it (None: to be read
-        #: again; every change of the FAISS index drops it, :meth:`_set_index`).
+        #: again; add, remove, retrain and the copy into RAM drop it, as they move that memory).
         self._lists: CodeLists | None = None
 
     # -- the CandidateSource protocol ----------------------------------------------------------
