@@ -173,7 +173,7 @@ class MccIndex:
         ``second_pass_scan_codes`` codes, else each probe code's nearest lists holding about that
         many (or ``second_pass_probe_lists`` of them when set). FAISS's own IVF search is not used
         here: its coarse assignment goes through an approximate (HNSW) graph and, asked for every
-        list, still missed about a quarter of the nearest codes at 100,000 fingers (docs/INDEX.md)."""
+        list, still missed up to a quarter of the nearest codes at 100,000 fingers (docs/INDEX.md)."""
         k = min(k, self._index.ntotal)
         ivf = _ivf(self._index)
         if ivf is None:

@@ -3,7 +3,7 @@
 The deep (second) pass of the candidate index (:mod:`matcher.index.faiss_index`) compares each
 probe cylinder with every stored code, or with the codes of its nearest lists, natively
 (``native/hamming.cpp``): FAISS's IVF search assigns queries to lists through an approximate
-(HNSW) coarse quantizer and, asked for every list, still skipped about a quarter of the nearest
+(HNSW) coarse quantizer and, asked for every list, still skipped up to a quarter of the nearest
 codes of a 100,000-finger gallery (docs/INDEX.md). :func:`knn_reference` is the slow, obviously
 correct numpy version the native kernel is tested against.
 """
