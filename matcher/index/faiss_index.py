@@ -181,7 +181,7 @@ class MccIndex:
         p = self.params
         lists = p.second_pass_probe_lists or math.ceil(ivf.nlist * min(1.0, p.second_pass_scan_codes / self.codes))
         assignment = None if lists >= ivf.nlist else ivf.quantizer.search(codes, lists)[1]
-        if self._lists is None:
+        if self._lists is None:   # addresses read directly: a view per list (_inverted_lists) costs more
             inverted = ivf.invlists
             sizes = np.array([inverted.list_size(i) for i in range(ivf.nlist)], np.int64)
             code_at = np.array([int(inverted.get_codes(i)) if n else 0 for i, n in enumerate(sizes)], np.int64)
@@ -348,15 +348,21 @@ class MccIndex:
             flat = faiss.downcast_IndexBinary(index.index)
             codes = faiss.vector_to_array(flat.xb).reshape(-1, self.code_bytes)
             return codes, faiss.vector_to_array(index.id_map).astype(np.int64)
-        ivf = _ivf(index)
+        lists = self._inverted_lists()
+        return (np.concatenate([codes for codes, _ in lists]).reshape(-1, self.code_bytes),
+                np.concatenate([ids for _, ids in lists]).astype(np.int64))
+
+    def _inverted_lists(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(codes (n, code_bytes), ids (n,))`` of each list of an inverted-file index: views of
+        FAISS's memory, valid until the index next changes."""
+        ivf = _ivf(self._index)
         lists = ivf.invlists
-        codes_parts, id_parts = [], []
+        views = []
         for i in range(ivf.nlist):
             size = lists.list_size(i)
-            if size:
-                codes_parts.append(faiss.rev_swig_ptr(lists.get_codes(i), size * self.code_bytes).copy())
-                id_parts.append(faiss.rev_swig_ptr(lists.get_ids(i), size).copy())
-        if not codes_parts:
-            return np.zeros((0, self.code_bytes), np.uint8), np.zeros(0, np.int64)
-        return (np.concatenate(codes_parts).reshape(-1, self.code_bytes),
-                np.concatenate(id_parts).astype(np.int64))
+            if size == 0:
+                views.append((np.zeros((0, self.code_bytes), np.uint8), np.zeros(0, np.int64)))
+                continue
+            views.append((faiss.rev_swig_ptr(lists.get_codes(i), size * self.code_bytes).reshape(size, self.code_bytes),
+                          faiss.rev_swig_ptr(lists.get_ids(i), size)))
+        return views

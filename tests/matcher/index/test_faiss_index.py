@@ -94,19 +94,8 @@ def _exact(source: MccIndex, probe: Template, k: int, lists: int | None = None) 
     probe code's ``lists`` nearest IVF lists) compared in numpy, by (distance, id)."""
     values, usable, _ = _native.cylinders_batch(source._cylinders, [probe], 1)
     codes = source._codes(values[usable])
-    ivf = _ivf(source._index)
-    stored = [(faiss_rev(ivf, i, source.code_bytes)) for i in range(ivf.nlist)]
-    assignment = None if lists is None else ivf.quantizer.search(codes, lists)[1]
-    return knn_reference(stored, codes, k, assignment)[0]
-
-
-def faiss_rev(ivf, i: int, code_bytes: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    import faiss
-    n = ivf.invlists.list_size(i)
-    if n == 0:
-        return np.zeros((0, code_bytes), np.uint8), np.zeros(0, np.int64)
-    return (faiss.rev_swig_ptr(ivf.invlists.get_codes(i), n * code_bytes).reshape(n, code_bytes).copy(),
-            faiss.rev_swig_ptr(ivf.invlists.get_ids(i), n).copy())
+    assignment = None if lists is None else _ivf(source._index).quantizer.search(codes, lists)[1]
+    return knn_reference(source._inverted_lists(), codes, k, assignment)[0]
 
 
 def test_second_pass_neighbours_are_exact_within_their_budget(enrolled: list[Template],
