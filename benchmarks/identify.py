@@ -76,8 +76,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help=f"gallery cylinders retrieved per probe minutia up to a million codes, growing with "
                              f"the square root of the code count beyond (default {IndexParams.neighbours})")
     parser.add_argument("--second-pass-shortlist", type=non_negative_int, default=IndexParams.second_pass_shortlist,
-                        help="fingers re-scored in the second pass of a probe with no confident mate in the "
-                             f"shortlist, 0: none (default {IndexParams.second_pass_shortlist})")
+                        help="fingers with the most votes re-scored in the second pass of a probe with no confident "
+                             f"mate in the shortlist, 0: none (default {IndexParams.second_pass_shortlist})")
+    parser.add_argument("--second-pass-score-shortlist", type=non_negative_int,
+                        default=IndexParams.second_pass_score_shortlist,
+                        help="fingers with the largest code-similarity sums re-scored in the second pass too, 0: none "
+                             f"(default {IndexParams.second_pass_score_shortlist})")
     parser.add_argument("--second-pass-depth", type=float, default=IndexParams.second_pass_depth,
                         help="neighbours of a probe cylinder in the second pass, times the first pass's "
                              f"(default {IndexParams.second_pass_depth:g})")
@@ -197,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
                               "machine": platform.machine(), "k": args.k}
     if args.mode in ("index", "both"):
         params = IndexParams(shortlist=args.shortlist, neighbours=args.neighbours, probe_lists=args.probe_lists,
-                             second_pass_shortlist=args.second_pass_shortlist, second_pass_depth=args.second_pass_depth,
+                             second_pass_shortlist=args.second_pass_shortlist,
+                             second_pass_score_shortlist=args.second_pass_score_shortlist,
+                             second_pass_depth=args.second_pass_depth,
                              second_pass_scan_codes=args.second_pass_scan_codes,
                              second_pass_probe_lists=args.second_pass_probe_lists)
         start = time.perf_counter()

@@ -204,13 +204,17 @@ class IndexParams:
     # The second pass: a probe finger whose best shortlisted score is not below this false match
     # rate (no candidate is a confident mate) is searched again, retrieving second_pass_depth
     # times the neighbours and re-scoring the second_pass_shortlist fingers with the most votes
-    # (those not yet scored). 0 fingers: no second pass. Its neighbours are found by a native
+    # (those not yet scored). 0 fingers here and below: no second pass. Its neighbours are found by a native
     # scan: exact (every code) while the index holds at most second_pass_scan_codes codes, else
     # each probe cylinder's nearest IVF lists holding about that many codes, or exactly
-    # second_pass_probe_lists lists when that is not 0.
+    # second_pass_probe_lists lists when that is not 0. The same scan sums, for every finger, how
+    # much more each probe cylinder resembles its nearest code of that finger than it resembles
+    # the typical finger's (Dice similarity above the median); the second_pass_score_shortlist
+    # fingers with the largest sums are re-scored too.
     second_pass_fmr: float = 1e-4
     second_pass_depth: float = 15.0
-    second_pass_shortlist: int = 1000
+    second_pass_shortlist: int = 500
+    second_pass_score_shortlist: int = 500
     second_pass_scan_codes: int = 4_000_000
     second_pass_probe_lists: int = 0
 
@@ -240,9 +244,10 @@ class IndexParams:
             raise InvalidParameterError(
                 f"IndexParams.second_pass_probe_lists must be >= 0 and second_pass_scan_codes > 0, got "
                 f"{self.second_pass_probe_lists!r} and {self.second_pass_scan_codes!r}")
-        if not 0 <= self.second_pass_shortlist <= 100_000 or int(self.second_pass_shortlist) != self.second_pass_shortlist:
-            raise InvalidParameterError(
-                f"IndexParams.second_pass_shortlist must be an integer in 0..100000, got {self.second_pass_shortlist!r}")
+        for name in ("second_pass_shortlist", "second_pass_score_shortlist"):
+            value = getattr(self, name)
+            if not 0 <= value <= 100_000 or int(value) != value:
+                raise InvalidParameterError(f"IndexParams.{name} must be an integer in 0..100000, got {value!r}")
 
     def cylinder_params(self) -> MatchingParams:
         """The :class:`MatchingParams` whose cylinders are the indexing codes."""

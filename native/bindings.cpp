@@ -322,15 +322,16 @@ py::array_t<double> local_similarities(const basma::Prepared& a, const basma::Pr
     return out;
 }
 
-// Exact Hamming k-NN over inverted lists given by address (hamming.hpp): list l holds sizes[l]
+// One exact scan of inverted lists given by address (hamming.hpp): list l holds sizes[l]
 // codes at code_addresses[l] and their ids at id_addresses[l]. The caller keeps that memory
 // alive and unchanged for the call (matcher.index.faiss_index reads the addresses from its FAISS
 // index under the gallery's lock). list_offsets / list_queries: which queries scan which list
 // (CSR over the lists; None: every query every list).
-py::tuple hamming_knn(const CArray<std::int64_t>& code_addresses, const CArray<std::int64_t>& id_addresses,
-                      const CArray<std::int64_t>& sizes, int code_bytes, const CArray<std::uint8_t>& queries, int k,
-                      const std::optional<CArray<std::int64_t>>& list_offsets,
-                      const std::optional<CArray<std::int32_t>>& list_queries, int threads) {
+py::tuple hamming_scan(const CArray<std::int64_t>& code_addresses, const CArray<std::int64_t>& id_addresses,
+                       const CArray<std::int64_t>& sizes, int code_bytes, const CArray<std::uint8_t>& queries, int k,
+                       const std::optional<CArray<std::int64_t>>& list_offsets,
+                       const std::optional<CArray<std::int32_t>>& list_queries, int threads, int row_shift,
+                       std::int64_t rows) {
     const py::ssize_t count = code_addresses.shape(0);
     if (code_addresses.ndim() != 1 || id_addresses.ndim() != 1 || sizes.ndim() != 1 ||
         id_addresses.shape(0) != count || sizes.shape(0) != count) {
@@ -339,7 +340,8 @@ py::tuple hamming_knn(const CArray<std::int64_t>& code_addresses, const CArray<s
     if (queries.ndim() != 2 || queries.shape(1) != code_bytes) {
         throw py::value_error("queries must be a (n, code_bytes) uint8 array");
     }
-    if (k <= 0) throw py::value_error("k must be positive");
+    if (k < 0) throw py::value_error("k must be >= 0");
+    if (rows < 0 || row_shift < 0 || row_shift > 62) throw py::value_error("rows must be >= 0, row_shift in 0..62");
     if (list_offsets.has_value() != list_queries.has_value()) {
         throw py::value_error("list_offsets and list_queries go together");
     }
@@ -368,23 +370,24 @@ py::tuple hamming_knn(const CArray<std::int64_t>& code_addresses, const CArray<s
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     py::array_t<std::int64_t> labels({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
     py::array_t<std::int32_t> distances({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
+    py::array_t<std::int32_t> scores(static_cast<py::ssize_t>(rows));
     {
         py::gil_scoped_release release;
-        basma::hamming_knn(lists, code_bytes, queries.data(), nq, k, list_offsets ? list_offsets->data() : nullptr,
-                           list_queries ? list_queries->data() : nullptr, threads, labels.mutable_data(),
-                           distances.mutable_data());
+        basma::hamming_scan(lists, code_bytes, queries.data(), nq, k, list_offsets ? list_offsets->data() : nullptr,
+                            list_queries ? list_queries->data() : nullptr, threads, labels.mutable_data(),
+                            distances.mutable_data(), row_shift, rows, scores.mutable_data());
     }
-    return py::make_tuple(labels, distances);
+    return py::make_tuple(labels, distances, scores);
 }
 
 }  // namespace
 
 PYBIND11_MODULE(basma_native, m) {
     m.doc() = "Basma native kernels (C++17, pybind11).";
-    m.attr("ABI_VERSION") = 4;
+    m.attr("ABI_VERSION") = 5;
     m.def("build_info", []() {
         py::dict info;
-        info["abi_version"] = 4;
+        info["abi_version"] = 5;
         info["target"] = compiler_flags();
         info["simd"] = basma::simd_name();
         info["cplusplus"] = static_cast<long>(__cplusplus);
@@ -417,10 +420,12 @@ PYBIND11_MODULE(basma_native, m) {
           py::arg("offsets"), py::arg("threads") = 0,
           "(values (minutiae, words) uint64, usable (minutiae,) bool) bit cylinders of many templates.");
     m.def("cylinders", &cylinders, py::arg("prepared"), "(values, valid, usable) bit cylinders, for tests.");
-    m.def("hamming_knn", &hamming_knn, py::arg("code_addresses"), py::arg("id_addresses"), py::arg("sizes"),
+    m.def("hamming_scan", &hamming_scan, py::arg("code_addresses"), py::arg("id_addresses"), py::arg("sizes"),
           py::arg("code_bytes"), py::arg("queries"), py::arg("k"), py::arg("list_offsets") = py::none(),
-          py::arg("list_queries") = py::none(), py::arg("threads") = 0,
-          "(labels (n, k) int64, distances (n, k) int32): exact Hamming k-NN over inverted lists, by (distance, id).");
+          py::arg("list_queries") = py::none(), py::arg("threads") = 0, py::arg("row_shift") = 0,
+          py::arg("rows") = 0,
+          "(labels (n, k) int64, distances (n, k) int32, row scores (rows,) int32): one exact scan of inverted "
+          "lists, the k nearest codes of each query by (distance, id) and each row's score (hamming.hpp).");
     m.def("local_similarities", &local_similarities, py::arg("a"), py::arg("b"),
           "The local similarity matrix Gamma, for tests.");
 }

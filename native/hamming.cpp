@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -29,6 +31,7 @@ namespace {
 constexpr int kIdBits = 40;
 constexpr std::uint64_t kIdMask = (std::uint64_t{1} << kIdBits) - 1;
 constexpr int kMaxWords = 16;   // codes of up to 128 bytes
+constexpr std::size_t kAhead = 12;   // codes between a row line's prefetch and its use
 
 struct Kept {
     std::vector<std::uint64_t> keys;
@@ -59,13 +62,34 @@ inline void load_words(const std::uint8_t* code, int code_bytes, std::uint64_t* 
     }
 }
 
+// Where a scan writes each row's best similarity per query (hamming.hpp, hamming_scan): the row of
+// code id i is i >> row_shift, its bytes best[row * stride + q].
+struct RowBest {
+    std::uint8_t* best = nullptr;   // null: no row similarities wanted
+    std::size_t stride = 0;
+    int row_shift = 0;
+    std::int64_t rows = 0;
+};
+
+// floor(255 * (1 - d / (a + b))), the Dice coefficient 2|q & c| / (|q| + |c|) of two codes of a and
+// b bits at Hamming distance d (MCC's bit-based similarity, Cappelli et al. 2010, eq. 17, which is
+// the same ratio), in 0..255; 0 for two empty codes.
+inline std::uint8_t dice(int d, int a, int b) {
+    const int den = a + b;
+    return den == 0 ? 0 : static_cast<std::uint8_t>((255 * (den - d)) / den);
+}
+
+inline void raise(std::uint8_t& slot, std::uint8_t value) {
+    if (value > slot) slot = value;
+}
+
 #if BASMA_HAMMING_AVX512
 // The queries transposed by groups of 8: block[g * words + w] holds word w of queries 8g..8g+7,
 // so one broadcast word of a code meets 8 queries in one XOR and one VPOPCNTQ. Words is a
 // template parameter (codes of up to 64 bytes) so that the code's words stay in registers.
 template <int Words>
 void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>& block, int groups, const int* which,
-                int count, std::size_t k, std::vector<Kept>& kept) {
+                int count, std::size_t k, std::vector<Kept>& kept, const RowBest& rb, const int* query_bits) {
     alignas(64) std::int64_t lane[8];
     std::vector<__m512i> bounds(static_cast<std::size_t>(groups));
     auto refresh = [&](int g) {
@@ -75,17 +99,66 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
         bounds[g] = _mm512_load_si512(lane);
     };
     for (int g = 0; g < groups; ++g) refresh(g);
+    // Row similarities: the groups' query bit counts as doubles, and which lanes hold a query.
+    std::vector<__m256> bits(static_cast<std::size_t>(groups));
+    std::vector<__mmask8> real(static_cast<std::size_t>(groups));
+    bool contiguous = true;   // which[i] == i: a group's 8 bytes of a row are written at once
+    for (int i = 0; i < count; ++i) contiguous = contiguous && which[i] == i;
+    if (rb.best != nullptr) {
+        for (int g = 0; g < groups; ++g) {
+            alignas(32) float lane_bits[8];
+            for (int j = 0; j < 8; ++j) lane_bits[j] = g * 8 + j < count ? static_cast<float>(query_bits[which[g * 8 + j]]) : 0.0f;
+            bits[g] = _mm256_load_ps(lane_bits);
+            real[g] = static_cast<__mmask8>(count - g * 8 >= 8 ? 0xFF : (1u << (count - g * 8)) - 1);
+        }
+    }
+    const __m256 scale = _mm256_set1_ps(255.0f);
     std::uint64_t code[kMaxWords];
     for (std::size_t c = 0; c < list.size; ++c) {
         load_words(list.codes + c * code_bytes, code_bytes, code);
         __m512i broadcast[Words];
         for (int w = 0; w < Words; ++w) broadcast[w] = _mm512_set1_epi64(static_cast<long long>(code[w]));
+        std::uint8_t* row_best = nullptr;
+        __m256 code_bits = _mm256_setzero_ps();
+        if (rb.best != nullptr && c + kAhead < list.size) {   // rows are random: fetch the line early
+            const std::uint64_t ahead = static_cast<std::uint64_t>(list.ids[c + kAhead]) >> rb.row_shift;
+            if (ahead < static_cast<std::uint64_t>(rb.rows)) {
+                _mm_prefetch(reinterpret_cast<const char*>(rb.best + ahead * rb.stride), _MM_HINT_T0);
+            }
+        }
+        if (rb.best != nullptr) {
+            const std::uint64_t row = static_cast<std::uint64_t>(list.ids[c]) >> rb.row_shift;
+            if (row < static_cast<std::uint64_t>(rb.rows)) row_best = rb.best + row * rb.stride;
+            int ones = 0;
+            for (int w = 0; w < Words; ++w) ones += __builtin_popcountll(code[w]);
+            code_bits = _mm256_set1_ps(static_cast<float>(ones));
+        }
         for (int g = 0; g < groups; ++g) {
             const __m512i* q = block.data() + static_cast<std::size_t>(g) * Words;
             __m512i sum = _mm512_popcnt_epi64(_mm512_xor_si512(broadcast[0], q[0]));
             for (int w = 1; w < Words; ++w) {
                 sum = _mm512_add_epi64(sum, _mm512_popcnt_epi64(_mm512_xor_si512(broadcast[w], q[w])));
             }
+            if (row_best != nullptr) {
+                // dice(): 255 (den - d) / den in doubles is exact enough that truncation is the
+                // integer floor (the quotient of integers below 2^18 is never within an ulp of the
+                // next integer), so the bytes equal the scalar path's.
+                const __m256 den = _mm256_add_ps(bits[g], code_bits);
+                const __mmask8 ok = _mm256_mask_cmp_ps_mask(real[g], den, _mm256_setzero_ps(), _CMP_GT_OQ);
+                const __m256 num = _mm256_mul_ps(scale, _mm256_sub_ps(den, _mm512_cvtepi64_ps(sum)));
+                const __m256 ratio = _mm256_maskz_div_ps(ok, num, den);
+                const __m128i bytes = _mm256_cvtepi32_epi8(_mm256_cvttps_epi32(ratio));
+                if (contiguous) {
+                    std::uint8_t* slot = row_best + g * 8;
+                    const __m128i now = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(slot));
+                    _mm_storel_epi64(reinterpret_cast<__m128i*>(slot), _mm_max_epu8(now, bytes));
+                } else {
+                    alignas(16) std::uint8_t lane_bytes[16];
+                    _mm_store_si128(reinterpret_cast<__m128i*>(lane_bytes), bytes);
+                    for (int j = 0; j < 8 && g * 8 + j < count; ++j) raise(row_best[which[g * 8 + j]], lane_bytes[j]);
+                }
+            }
+            if (k == 0) continue;
             __mmask8 pass = _mm512_cmple_epi64_mask(sum, bounds[g]);
             if (pass == 0) continue;
             _mm512_store_si512(lane, sum);
@@ -102,7 +175,7 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
 
 // Scans one list for the queries `which` (count of them), keeping candidates in kept[query].
 void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_words, const int* which, int count,
-               std::size_t k, std::vector<Kept>& kept) {
+               std::size_t k, std::vector<Kept>& kept, const RowBest& rb, const int* query_bits) {
     const int words = (code_bytes + 7) / 8;
 #if BASMA_HAMMING_AVX512
     if (words <= 8) {
@@ -116,64 +189,151 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
             }
         }
         switch (words) {
-            case 1: return scan_codes<1>(list, code_bytes, block, groups, which, count, k, kept);
-            case 2: return scan_codes<2>(list, code_bytes, block, groups, which, count, k, kept);
-            case 3: return scan_codes<3>(list, code_bytes, block, groups, which, count, k, kept);
-            case 4: return scan_codes<4>(list, code_bytes, block, groups, which, count, k, kept);
-            case 5: return scan_codes<5>(list, code_bytes, block, groups, which, count, k, kept);
-            case 6: return scan_codes<6>(list, code_bytes, block, groups, which, count, k, kept);
-            case 7: return scan_codes<7>(list, code_bytes, block, groups, which, count, k, kept);
-            default: return scan_codes<8>(list, code_bytes, block, groups, which, count, k, kept);
+            case 1: return scan_codes<1>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 2: return scan_codes<2>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 3: return scan_codes<3>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 4: return scan_codes<4>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 5: return scan_codes<5>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 6: return scan_codes<6>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 7: return scan_codes<7>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            default: return scan_codes<8>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
         }
     }
 #endif
     std::uint64_t code[kMaxWords];
     for (std::size_t c = 0; c < list.size; ++c) {
         load_words(list.codes + c * code_bytes, code_bytes, code);
+        std::uint8_t* row_best = nullptr;
+        int ones = 0;
+        if (rb.best != nullptr) {
+            const std::uint64_t row = static_cast<std::uint64_t>(list.ids[c]) >> rb.row_shift;
+            if (row < static_cast<std::uint64_t>(rb.rows)) row_best = rb.best + row * rb.stride;
+            for (int w = 0; w < words; ++w) ones += __builtin_popcountll(code[w]);
+        }
         for (int i = 0; i < count; ++i) {
             const std::uint64_t* q = query_words + static_cast<std::size_t>(which[i]) * words;
             int distance = 0;
             for (int w = 0; w < words; ++w) distance += __builtin_popcountll(code[w] ^ q[w]);
+            if (row_best != nullptr) raise(row_best[which[i]], dice(distance, query_bits[which[i]], ones));
+            if (k == 0) continue;
             Kept& mine = kept[which[i]];
             if (distance <= mine.bound_distance) offer(mine, distance, list.ids[c], k);
         }
     }
 }
 
+// Per-query medians of the rows' best similarities, then each row's score (hamming.hpp).
+void row_scores(const std::uint8_t* best, std::size_t stride, std::int64_t rows, int nq, int threads,
+                std::int32_t* scores) {
+    const std::size_t bins = 256;
+    std::vector<std::int64_t> histogram(static_cast<std::size_t>(nq) * bins, 0);
+    std::vector<std::uint8_t> seen(static_cast<std::size_t>(rows), 0);
+    std::mutex merging;
+    std::atomic<std::int64_t> next{0};
+    constexpr std::int64_t kBlock = 4096;
+    run_parallel(std::max(1, threads), [&]() {
+        std::vector<std::int64_t> mine(histogram.size(), 0);
+        for (std::int64_t first; (first = next.fetch_add(kBlock)) < rows;) {
+            for (std::int64_t r = first; r < std::min(rows, first + kBlock); ++r) {
+                const std::uint8_t* line = best + static_cast<std::size_t>(r) * stride;
+                bool any = false;
+                for (int q = 0; q < nq; ++q) any = any || line[q] != 0;
+                if (!any) continue;
+                seen[r] = 1;
+                for (int q = 0; q < nq; ++q) ++mine[static_cast<std::size_t>(q) * bins + line[q]];
+            }
+        }
+        std::lock_guard<std::mutex> lock(merging);
+        for (std::size_t i = 0; i < mine.size(); ++i) histogram[i] += mine[i];
+    });
+    std::vector<int> median(static_cast<std::size_t>(nq), 0);
+    for (int q = 0; q < nq; ++q) {
+        const std::int64_t* h = histogram.data() + static_cast<std::size_t>(q) * bins;
+        std::int64_t count = 0;
+        for (std::size_t v = 0; v < bins; ++v) count += h[v];
+        const std::int64_t half = (count + 1) / 2;   // the lower median: sorted[(count - 1) / 2]
+        std::int64_t below = 0;
+        for (std::size_t v = 0; v < bins; ++v) {
+            below += h[v];
+            if (below >= half) { median[q] = static_cast<int>(v); break; }
+        }
+    }
+    next = 0;
+    run_parallel(std::max(1, threads), [&]() {
+        for (std::int64_t first; (first = next.fetch_add(kBlock)) < rows;) {
+            for (std::int64_t r = first; r < std::min(rows, first + kBlock); ++r) {
+                const std::uint8_t* line = best + static_cast<std::size_t>(r) * stride;
+                std::int32_t sum = 0;
+                if (seen[r]) {
+                    for (int q = 0; q < nq; ++q) sum += std::max(0, line[q] - median[q]);
+                }
+                scores[r] = sum;
+            }
+        }
+    });
+}
+
 }  // namespace
 
-void hamming_knn(const std::vector<CodeList>& lists, int code_bytes, const std::uint8_t* queries, int nq, int k,
-                 const std::int64_t* list_offsets, const std::int32_t* list_queries, int threads,
-                 std::int64_t* labels, std::int32_t* distances) {
+void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std::uint8_t* queries, int nq, int k,
+                  const std::int64_t* list_offsets, const std::int32_t* list_queries, int threads,
+                  std::int64_t* labels, std::int32_t* distances, int row_shift, std::int64_t rows,
+                  std::int32_t* scores) {
     if (code_bytes <= 0 || code_bytes > 8 * kMaxWords) throw std::invalid_argument("code_bytes must be 1..128");
-    if (k <= 0) throw std::invalid_argument("k must be positive");
+    if (k < 0) throw std::invalid_argument("k must be >= 0");
+    if (rows < 0 || row_shift < 0 || row_shift > 62) throw std::invalid_argument("rows and row_shift must be >= 0");
+    threads = std::max(1, threads);
     const int words = (code_bytes + 7) / 8;
     std::vector<std::uint64_t> query_words(static_cast<std::size_t>(nq) * words);
-    for (int q = 0; q < nq; ++q) load_words(queries + static_cast<std::size_t>(q) * code_bytes, code_bytes,
-                                            query_words.data() + static_cast<std::size_t>(q) * words);
+    std::vector<int> query_bits(static_cast<std::size_t>(nq), 0);
+    for (int q = 0; q < nq; ++q) {
+        std::uint64_t* w = query_words.data() + static_cast<std::size_t>(q) * words;
+        load_words(queries + static_cast<std::size_t>(q) * code_bytes, code_bytes, w);
+        for (int i = 0; i < words; ++i) query_bits[q] += __builtin_popcountll(w[i]);
+    }
     std::vector<int> everyone(static_cast<std::size_t>(nq));
     for (int q = 0; q < nq; ++q) everyone[q] = q;
     const std::size_t kk = static_cast<std::size_t>(k);
+    // Row similarities: 8 bytes per group of 8 queries a row, a buffer per thread (a row's codes
+    // are spread over the lists), merged by maximum after the scan.
+    // A row's bytes start a cache line (one line up to 64 queries): fetched ahead, written whole.
+    constexpr std::size_t kLine = 64;
+    const std::size_t stride = rows > 0 ? (static_cast<std::size_t>(nq) + kLine - 1) / kLine * kLine : 0;
+    const std::size_t cells = stride * static_cast<std::size_t>(rows);
+    std::vector<std::unique_ptr<std::uint8_t, decltype(&std::free)>> buffers;
+    std::vector<std::uint8_t*> lines;
+    for (int t = 0; t < (cells > 0 ? threads : 0); ++t) {
+        buffers.emplace_back(static_cast<std::uint8_t*>(std::calloc(cells + kLine, 1)), &std::free);  // zero pages, lazily
+        if (!buffers.back()) throw std::bad_alloc();
+        const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(buffers.back().get());
+        lines.push_back(buffers.back().get() + (kLine - at % kLine) % kLine);
+    }
     std::vector<std::vector<std::uint64_t>> merged(static_cast<std::size_t>(nq));
     std::mutex merging;
     std::atomic<std::size_t> next{0};
-    run_parallel(std::max(1, threads), [&]() {
+    std::atomic<int> thread_number{0};
+    run_parallel(threads, [&]() {
+        const int t = thread_number.fetch_add(1);
+        RowBest rb;
+        if (cells > 0 && t < threads) rb = {lines[t], stride, row_shift, rows};
         std::vector<Kept> kept(static_cast<std::size_t>(nq));
         std::vector<int> which;
         for (std::size_t l; (l = next.fetch_add(1)) < lists.size();) {
             if (lists[l].size == 0) continue;
             if (list_offsets == nullptr) {
-                scan_list(lists[l], code_bytes, query_words.data(), everyone.data(), nq, kk, kept);
+                scan_list(lists[l], code_bytes, query_words.data(), everyone.data(), nq, kk, kept, rb,
+                          query_bits.data());
             } else {
                 which.assign(list_queries + list_offsets[l], list_queries + list_offsets[l + 1]);
                 if (!which.empty()) scan_list(lists[l], code_bytes, query_words.data(), which.data(),
-                                              static_cast<int>(which.size()), kk, kept);
+                                              static_cast<int>(which.size()), kk, kept, rb, query_bits.data());
             }
         }
+        if (k == 0) return;
         std::lock_guard<std::mutex> lock(merging);
         for (int q = 0; q < nq; ++q) merged[q].insert(merged[q].end(), kept[q].keys.begin(), kept[q].keys.end());
     });
-    for (int q = 0; q < nq; ++q) {
+    for (int q = 0; k > 0 && q < nq; ++q) {
         std::vector<std::uint64_t>& keys = merged[q];
         const std::size_t n = std::min(kk, keys.size());
         std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), keys.end());
@@ -182,6 +342,13 @@ void hamming_knn(const std::vector<CodeList>& lists, int code_bytes, const std::
             distances[q * kk + i] = i < n ? static_cast<std::int32_t>(keys[i] >> kIdBits) : INT32_MAX;
         }
     }
+    if (rows == 0) return;
+    std::uint8_t* best = lines[0];
+    for (std::size_t t = 1; t < lines.size(); ++t) {
+        const std::uint8_t* other = lines[t];
+        for (std::size_t i = 0; i < cells; ++i) best[i] = std::max(best[i], other[i]);
+    }
+    row_scores(best, stride, rows, nq, threads, scores);
 }
 
 }  // namespace basma

@@ -128,9 +128,10 @@ class MccIndex:
     def candidates(self, probe: Template, positions: Sequence[FingerPosition] | None, *, deep: bool = False,
                    scored: Collection[int] = ()) -> tuple[list[int], list[Template]]:
         """The ``shortlist`` rows with the most votes at ``positions`` (ties: the row whose voting
-        codes ranked nearer the probe's, then the older); ``deep``: the second pass's,
-        ``second_pass_shortlist`` rows from ``second_pass_depth`` times the neighbours found by
-        an exact scan (:meth:`_deep_neighbours`), less those in ``scored``."""
+        codes ranked nearer the probe's, then the older); ``deep``: the second pass's, the
+        ``second_pass_shortlist`` rows with the most votes among ``second_pass_depth`` times the
+        neighbours and the ``second_pass_score_shortlist`` rows with the largest similarity sums,
+        both from one exact scan (:meth:`_deep_scan`), less those in ``scored``."""
         if self._index.ntotal == 0:
             return [], []
         values, usable, _ = _native.cylinders_batch(self._cylinders, [probe], 1)
@@ -138,61 +139,82 @@ class MccIndex:
         if len(codes) == 0:
             return [], []
         p = self.params
-        if deep:
-            labels = self._deep_neighbours(codes, min(1024, round(self.neighbours * p.second_pass_depth)))
-        else:
-            _, labels = self._index.search(codes, min(self.neighbours, self._index.ntotal))
-        shortlist = p.second_pass_shortlist if deep else p.shortlist
-        ranked = _ranked(labels).tolist()
         allowed = None if positions is None else set(positions)
-        chosen: list[int] = []
         try:
-            if allowed is None:
-                chosen = ranked[:shortlist]
-            else:
-                for first in range(0, len(ranked), shortlist):  # owners looked up a shortlist at a time
-                    batch = ranked[first:first + shortlist]
-                    owners = self._records.owners(batch)
-                    chosen.extend(row for row, (_, position) in zip(batch, owners, strict=True) if position in allowed)
-                    if len(chosen) >= shortlist:
-                        break
-                chosen = chosen[:shortlist]
-            if scored:
-                chosen = [row for row in chosen if row not in scored]
-            return chosen, [self._records.template(row) for row in chosen]
+            if not deep:
+                _, labels = self._index.search(codes, min(self.neighbours, self._index.ntotal))
+                return self._shortlisted([(_ranked(labels).tolist(), p.shortlist)], allowed, scored)
+            k = min(1024, round(self.neighbours * p.second_pass_depth)) if p.second_pass_shortlist else 0
+            labels, scores = self._deep_scan(codes, k)
+            by_score = np.flatnonzero(scores > 0)
+            by_score = by_score[np.lexsort((by_score, -scores[by_score]))]
+            return self._shortlisted([(_ranked(labels).tolist() if k else [], p.second_pass_shortlist),
+                                      (by_score.tolist(), p.second_pass_score_shortlist)], allowed, scored)
         except KeyError as exc:  # the index and the records disagree: only a damaged (loaded) gallery
             raise CorruptGalleryError(
                 f"the candidate index names row {exc.args[0]}, which the gallery does not hold: the "
                 "gallery file is damaged (Gallery.load(path, mode='exhaustive') still reads its templates, "
                 "which can be enrolled into a new gallery)") from None
 
-    def _deep_neighbours(self, codes: np.ndarray, k: int) -> np.ndarray:
-        """The ids of the ``k`` codes nearest to each probe code (rows of ``codes``), by (Hamming
-        distance, id), for the second pass: a flat index is searched by FAISS (exact); an inverted
-        file natively (:class:`~matcher.index.hamming.CodeLists`), every list while it holds at most
+    def _shortlisted(self, rankings: list[tuple[list[int], int]], allowed: set[FingerPosition] | None,
+                     scored: Collection[int]) -> tuple[list[int], list[Template]]:
+        """The first ``count`` rows at the ``allowed`` positions of each ``(ranking, count)``, in
+        that order, each row once, less those in ``scored``; and their templates."""
+        chosen: dict[int, None] = {}
+        for ranked, count in rankings:
+            taken = 0
+            for first in range(0, len(ranked), max(1, count)):  # owners looked up a shortlist at a time
+                batch = ranked[first:first + count]
+                if allowed is not None:
+                    owners = self._records.owners(batch)
+                    batch = [row for row, (_, position) in zip(batch, owners, strict=True) if position in allowed]
+                batch = batch[:count - taken]
+                taken += len(batch)
+                chosen.update(dict.fromkeys(batch))
+                if taken >= count:
+                    break
+        rows = [row for row in chosen if row not in scored]
+        return rows, [self._records.template(row) for row in rows]
+
+    def _deep_scan(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """For the second pass, one exact native scan (:class:`~matcher.index.hamming.CodeLists`):
+        the ids of the ``k`` codes nearest to each probe code (rows of ``codes``) by (Hamming
+        distance, id), and every row's similarity sum (``CodeLists.scan``). A flat index is one
+        list; an inverted file's lists are all scanned while it holds at most
         ``second_pass_scan_codes`` codes, else each probe code's nearest lists holding about that
         many (or ``second_pass_probe_lists`` of them when set). FAISS's own IVF search is not used
         here: its coarse assignment goes through an approximate (HNSW) graph and, asked for every
         list, still missed up to a quarter of the nearest codes at 100,000 fingers (docs/INDEX.md)."""
         k = min(k, self._index.ntotal)
         ivf = _ivf(self._index)
-        if ivf is None:
-            return self._index.search(codes, k)[1]
-        p = self.params
-        lists = p.second_pass_probe_lists or math.ceil(ivf.nlist * min(1.0, p.second_pass_scan_codes / self.codes))
-        assignment = None if lists >= ivf.nlist else ivf.quantizer.search(codes, lists)[1]
-        if self._lists is None:   # addresses read directly: a view per list (_inverted_lists) costs more
+        assignment = None
+        if ivf is not None:
+            p = self.params
+            lists = p.second_pass_probe_lists or math.ceil(ivf.nlist * min(1.0, p.second_pass_scan_codes / self.codes))
+            assignment = None if lists >= ivf.nlist else ivf.quantizer.search(codes, lists)[1]
+        labels, _, scores = self._code_lists().scan(codes, k, assignment, rows=self._records.next_row,
+                                                    row_shift=MINUTIA_BITS, threads=self._threads)
+        return labels, scores
+
+    def _code_lists(self) -> CodeLists:
+        """The stored codes as the native scan sees them, built again after every change."""
+        if self._lists is not None:
+            return self._lists
+        ivf = _ivf(self._index)
+        if ivf is None:   # a flat index: a copy of its codes as one list (at most flat_max_codes)
+            self._lists = CodeLists.of_arrays([self._stored()], self.code_bytes)
+        else:             # addresses read directly: a view per list (_inverted_lists) costs more
             inverted = ivf.invlists
             sizes = np.array([inverted.list_size(i) for i in range(ivf.nlist)], np.int64)
             code_at = np.array([int(inverted.get_codes(i)) if n else 0 for i, n in enumerate(sizes)], np.int64)
             id_at = np.array([int(inverted.get_ids(i)) if n else 0 for i, n in enumerate(sizes)], np.int64)
             self._lists = CodeLists(code_at, id_at, sizes, self.code_bytes, keep=self._index)
-        return self._lists.search(codes, k, assignment, threads=self._threads)[0]
+        return self._lists
 
     def second_pass_below(self) -> float | None:
         """The score under which a probe finger's best shortlisted candidate asks for the second
         pass (the calibrated threshold of ``second_pass_fmr``); None when there is none."""
-        if self.params.second_pass_shortlist == 0:
+        if self.params.second_pass_shortlist == 0 and self.params.second_pass_score_shortlist == 0:
             return None
         return threshold_for_fmr(self.params.second_pass_fmr)
 

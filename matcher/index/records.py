@@ -131,6 +131,11 @@ class Records:
     def __len__(self) -> int:
         return len(self._base_subjects) + len(self._subjects)
 
+    @property
+    def next_row(self) -> int:
+        """The row the next finger gets: every row ever given is below it."""
+        return self._next_row
+
     def __contains__(self, subject: object) -> bool:
         return subject in self._subjects or subject in self._base_subjects
 

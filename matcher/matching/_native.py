@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
         "the native extension basma_native is not built; run `make install` "
         f"(or `pip install -e .`): {exc}") from exc
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 if getattr(_ext, "ABI_VERSION", None) != ABI_VERSION:  # pragma: no cover
     raise NativeExtensionError(
         f"basma_native ABI {getattr(_ext, 'ABI_VERSION', None)} does not match the library's "
@@ -134,10 +134,13 @@ def cylinders_batch(params: MatchingParams, templates: list[Template], threads: 
     return values, usable, offsets
 
 
-def hamming_knn(code_addresses: np.ndarray, id_addresses: np.ndarray, sizes: np.ndarray, code_bytes: int,
-                queries: np.ndarray, k: int, list_offsets: np.ndarray | None = None,
-                list_queries: np.ndarray | None = None, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels (n, k) int64, distances (n, k) int32)``: exact Hamming k-NN over inverted lists
-    given by address (``native/hamming.hpp``; the caller keeps that memory alive and unchanged)."""
-    return _ext.hamming_knn(code_addresses, id_addresses, sizes, code_bytes,  # type: ignore[no-any-return]
-                            np.ascontiguousarray(queries, dtype=np.uint8), k, list_offsets, list_queries, threads)
+def hamming_scan(code_addresses: np.ndarray, id_addresses: np.ndarray, sizes: np.ndarray, code_bytes: int,
+                 queries: np.ndarray, k: int, list_offsets: np.ndarray | None = None,
+                 list_queries: np.ndarray | None = None, threads: int = 0, row_shift: int = 0,
+                 rows: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(labels (n, k) int64, distances (n, k) int32, row scores (rows,) int32)``: one exact scan
+    of inverted lists given by address (``native/hamming.hpp``; the caller keeps that memory alive
+    and unchanged)."""
+    return _ext.hamming_scan(code_addresses, id_addresses, sizes, code_bytes,  # type: ignore[no-any-return]
+                             np.ascontiguousarray(queries, dtype=np.uint8), k, list_offsets, list_queries, threads,
+                             row_shift, rows)

@@ -13,7 +13,7 @@ import pytest
 from matcher import FingerPosition, InvalidParameterError, Template
 from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
 from matcher.index.faiss_index import MINUTIA_BITS, MccIndex, _ivf, _ranked
-from matcher.index.hamming import knn_reference
+from matcher.index.hamming import knn_reference, row_scores_reference
 from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
 from tests.matcher.index._files import rewrite_header
@@ -89,44 +89,57 @@ def test_growing_past_the_flat_limit_switches_to_ivf(enrolled: list[Template], p
     assert gallery._source.codes == source.codes
 
 
-def _exact(source: MccIndex, probe: Template, k: int, lists: int | None = None) -> np.ndarray:
-    """The reference for the second pass's neighbours: every stored code (or the codes of each
-    probe code's ``lists`` nearest IVF lists) compared in numpy, by (distance, id)."""
+def _exact(source: MccIndex, probe: Template, k: int, lists: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The reference for the second pass's scan: every stored code (or the codes of each probe
+    code's ``lists`` nearest IVF lists) compared in numpy: the ``k`` nearest by (distance, id),
+    and the row scores."""
     values, usable, _ = _native.cylinders_batch(source._cylinders, [probe], 1)
     codes = source._codes(values[usable])
     assignment = None if lists is None else _ivf(source._index).quantizer.search(codes, lists)[1]
-    return knn_reference(source._inverted_lists(), codes, k, assignment)[0]
+    stored = source._inverted_lists() if _ivf(source._index) else [source._stored()]
+    return (knn_reference(stored, codes, k, assignment)[0],
+            row_scores_reference(stored, codes, source._records.next_row, MINUTIA_BITS, assignment))
 
 
-def test_second_pass_neighbours_are_exact_within_their_budget(enrolled: list[Template],
-                                                               probes: list[Template]) -> None:
+def _deep_scan(source: MccIndex, probe: Template, k: int) -> tuple[np.ndarray, np.ndarray]:
+    values, usable, _ = _native.cylinders_batch(source._cylinders, [probe], 1)
+    return source._deep_scan(source._codes(values[usable]), k)
+
+
+def _assert_scan(found: tuple[np.ndarray, np.ndarray], expected: tuple[np.ndarray, np.ndarray]) -> None:
+    np.testing.assert_array_equal(found[0], expected[0])
+    np.testing.assert_array_equal(found[1], expected[1])
+
+
+def test_second_pass_scan_is_exact_within_its_budget(enrolled: list[Template], probes: list[Template]) -> None:
     base = dict(flat_max_codes=2000, lists_per_sqrt_code=1.0, train_codes_per_list=20, probe_lists=2)
     every = _build(enrolled, "index", IndexParams(**base))._source
     assert isinstance(every, MccIndex) and every.factory.startswith("BIVF") and faiss_lists(every) > 16
     lists = faiss_lists(every)
     budget = _build(enrolled, "index", IndexParams(**base, second_pass_scan_codes=every.codes // 4))._source
     fixed = _build(enrolled, "index", IndexParams(**base, second_pass_probe_lists=3))._source
+    flat = _build(enrolled[:40], "index")._source
+    assert flat.factory.startswith("IDMap")
     for probe in probes[:4]:
-        values, usable, _ = _native.cylinders_batch(every._cylinders, [probe], 1)
-        codes = every._codes(values[usable])
         # Every code, not FAISS's approximate list assignment (the first pass scans 2 lists).
-        np.testing.assert_array_equal(every._deep_neighbours(codes, 40), _exact(every, probe, 40))
+        _assert_scan(_deep_scan(every, probe, 40), _exact(every, probe, 40))
         assert faiss_nprobe(every) == 2
-        np.testing.assert_array_equal(budget._deep_neighbours(codes, 40), _exact(budget, probe, 40, -(-lists // 4)))
-        np.testing.assert_array_equal(fixed._deep_neighbours(codes, 40), _exact(fixed, probe, 40, 3))
+        _assert_scan(_deep_scan(budget, probe, 40), _exact(budget, probe, 40, -(-lists // 4)))
+        _assert_scan(_deep_scan(fixed, probe, 40), _exact(fixed, probe, 40, 3))
+        _assert_scan(_deep_scan(flat, probe, 40), _exact(flat, probe, 40))
     # Changing the index drops the native view of its lists; the next search reads them again.
-    gallery = _build(enrolled[:150], "index", IndexParams(**base))
-    source = gallery._source
-    values, usable, _ = _native.cylinders_batch(source._cylinders, [enrolled[160]], 1)
-    late = source._codes(values[usable])
-    before = source._deep_neighbours(late, 5)
-    assert source._lists is not None
-    gallery.add("late", {RI: enrolled[160]})
-    assert source._lists is None
-    after = source._deep_neighbours(late, 5)
-    np.testing.assert_array_equal(after, _exact(source, enrolled[160], 5))
-    row = gallery._records.rows_of("late")[RI]
-    assert (after[:, 0] >> MINUTIA_BITS == row).any() and not (before >> MINUTIA_BITS == row).any()
+    for params in (IndexParams(**base), IndexParams()):       # an inverted file, a flat index
+        gallery = _build(enrolled[:150], "index", params)
+        source = gallery._source
+        before = _deep_scan(source, enrolled[160], 5)
+        assert source._lists is not None
+        gallery.add("late", {RI: enrolled[160]})
+        assert source._lists is None
+        after = _deep_scan(source, enrolled[160], 5)
+        _assert_scan(after, _exact(source, enrolled[160], 5))
+        row = gallery._records.rows_of("late")[RI]
+        assert (after[0][:, 0] >> MINUTIA_BITS == row).any() and not (before[0] >> MINUTIA_BITS == row).any()
+        assert len(after[1]) == row + 1 and after[1].argmax() == row and len(before[1]) == row
 
 
 def test_ties_in_votes_go_to_the_nearer_codes_then_the_older_row() -> None:
@@ -209,8 +222,9 @@ def test_an_index_naming_rows_the_gallery_lacks_is_a_typed_error(enrolled: list[
 
 
 def test_second_pass_only_without_a_confident_mate(enrolled: list[Template], probes: list[Template]) -> None:
-    # A shortlist of one finger: the first pass scores one candidate, the second up to 30 more.
-    params = IndexParams(shortlist=1, second_pass_shortlist=30)
+    # A shortlist of one finger: the first pass scores one candidate, the second up to 30 more by
+    # votes and up to 10 more by row scores.
+    params = IndexParams(shortlist=1, second_pass_shortlist=30, second_pass_score_shortlist=0)
     gallery = _build(enrolled[:60], "index", params)
     assert gallery.search(enrolled[7], k=1)[0].subject == "s7"   # itself, score 1: confident
     assert gallery.second_passes == 0
@@ -218,18 +232,38 @@ def test_second_pass_only_without_a_confident_mate(enrolled: list[Template], pro
     assert gallery.second_passes == 1
     assert 1 < len(found) <= 31 and len({c.subject for c in found}) == len(found)
     assert all(c.score < threshold_for_fmr(params.second_pass_fmr) for c in found)
+    both = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_score_shortlist=10))
+    assert len(found) < len(both.search(probes[100], k=100)) <= 41
+    scores = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0,
+                                                                 second_pass_score_shortlist=10))
+    assert 1 < len(scores.search(probes[100], k=100)) <= 11 and scores.second_passes == 1
     single = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0))
     assert len(single.search(probes[100], k=100)) == 1 and single.second_passes == 0
 
 
+def test_second_pass_shortlists_the_largest_row_scores(enrolled: list[Template], probes: list[Template]) -> None:
+    params = IndexParams(shortlist=1, second_pass_shortlist=0, second_pass_score_shortlist=7)
+    gallery = _build(enrolled[:60], "index", params)
+    source = gallery._source
+    for probe in probes[100:103]:
+        scores = _exact(source, probe, 1)[1]
+        order = np.lexsort((np.arange(len(scores)), -scores))        # largest first, ties: the older
+        rows, _ = source.candidates(probe, None, deep=True)
+        assert rows == order[:7].tolist() and (scores[rows] > 0).all()
+        right = [r for r in order.tolist() if gallery._records.owner(r)[1] == RI][:7]
+        assert source.candidates(probe, [RI], deep=True, scored={right[0]})[0] == right[1:]
+
+
 def test_second_pass_finds_mates_the_first_shortlist_missed(enrolled: list[Template], probes: list[Template]) -> None:
-    params = IndexParams(shortlist=1, second_pass_shortlist=30)
-    deep = _build(enrolled[:60], "index", params)
-    single = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0))
-    hits = {name: [g.search(p, k=1)[0].subject == f"s{i}" for i, p in enumerate(probes[:60])]
-            for name, g in (("deep", deep), ("single", single))}
-    assert all(d or not s for d, s in zip(hits["deep"], hits["single"], strict=True))  # nothing lost
-    assert sum(hits["deep"]) > sum(hits["single"])
+    for params in (IndexParams(shortlist=1, second_pass_shortlist=30, second_pass_score_shortlist=0),
+                   IndexParams(shortlist=1, second_pass_shortlist=0, second_pass_score_shortlist=30)):
+        deep = _build(enrolled[:60], "index", params)
+        single = _build(enrolled[:60], "index", dataclasses.replace(params, second_pass_shortlist=0,
+                                                                    second_pass_score_shortlist=0))
+        hits = {name: [g.search(p, k=1)[0].subject == f"s{i}" for i, p in enumerate(probes[:60])]
+                for name, g in (("deep", deep), ("single", single))}
+        assert all(d or not s for d, s in zip(hits["deep"], hits["single"], strict=True))  # nothing lost
+        assert sum(hits["deep"]) > sum(hits["single"])
 
 
 def test_bad_index_params() -> None:
@@ -237,7 +271,8 @@ def test_bad_index_params() -> None:
         IndexParams(shortlist=0)
     for bad in ({"second_pass_fmr": 0.0}, {"second_pass_fmr": 2.0}, {"second_pass_depth": 0.5},
                 {"second_pass_shortlist": -1}, {"second_pass_shortlist": 2.5}, {"second_pass_probe_lists": -1},
-                {"second_pass_scan_codes": 0}):
+                {"second_pass_scan_codes": 0}, {"second_pass_score_shortlist": -1},
+                {"second_pass_score_shortlist": 2.5}):
         with pytest.raises(InvalidParameterError, match="second_pass"):
             IndexParams(**bad)
     with pytest.raises(InvalidParameterError, match="index_params"):
