@@ -1,10 +1,16 @@
-// Exact Hamming k-NN over inverted lists (hamming.hpp).
+// Exact scans of inverted lists (hamming.hpp): Hamming k-NN and per-row best Dice similarities.
 //
 // Each thread takes whole lists from a shared counter and keeps, per query, the keys
 // (distance << 40 | id) of its candidates below a bound: once a query holds 2k keys, the k
 // smallest are kept and the largest of them becomes the bound (a code whose key is above it
 // can no longer be among the k nearest). The threads' keys are merged and sorted at the end,
 // so the result does not depend on the order in which lists were scanned.
+//
+// Row similarities: each thread raises, in a buffer of its own (one 64-byte line a row), the byte
+// of (row, query) to the code's Dice similarity; a row's codes are spread over the lists, so the
+// line is prefetched a few codes ahead (without that the scan waited on those lines most of its
+// time). The buffers are merged by maximum; maxima and the integer sums after them do not depend
+// on the order either.
 #include "hamming.hpp"
 
 #include <algorithm>

@@ -1,11 +1,13 @@
-"""Exact Hamming k-nearest-neighbour search over inverted lists of binary codes.
+"""Exact scans of inverted lists of binary codes: Hamming k-nearest neighbours, and row scores.
 
 The deep (second) pass of the candidate index (:mod:`matcher.index.faiss_index`) compares each
 probe cylinder with every stored code, or with the codes of its nearest lists, natively
 (``native/hamming.cpp``): FAISS's IVF search assigns queries to lists through an approximate
 (HNSW) coarse quantizer and, asked for every list, still skipped up to a quarter of the nearest
-codes of a 100,000-finger gallery (docs/INDEX.md). :func:`knn_reference` is the slow, obviously
-correct numpy version the native kernel is tested against.
+codes of a 100,000-finger gallery (docs/INDEX.md). The same scan scores every row (finger): per
+probe cylinder, the best Dice similarity of the row's codes above the median row's, summed
+(:func:`row_scores_reference`). :func:`knn_reference` and :func:`row_scores_reference` are the
+slow, obviously correct numpy versions the native kernel is tested against.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from matcher import FingerPosition, InvalidParameterError, Template
 from matcher.index import CorruptGalleryError, Gallery, UnknownIdError
-from matcher.index.faiss_index import MINUTIA_BITS, MccIndex, _ivf, _ranked
+from matcher.index.faiss_index import MINUTIA_BITS, MccIndex, _by_score, _ivf, _ranked
 from matcher.index.hamming import knn_reference, row_scores_reference
 from matcher.matching import Matcher, _native, reference, threshold_for_fmr
 from matcher.params import IndexParams
@@ -150,6 +150,17 @@ def test_ties_in_votes_go_to_the_nearer_codes_then_the_older_row() -> None:
     # Rows 3 and 5 have two votes each, at positions 1 + 2 and 2 + 1 (equally near: the older first);
     # the rest one each, the nearer first: row 1, the oldest, is last (position 3).
     assert _ranked(labels).tolist() == [3, 5, 7, 8, 9, 4, 6, 1]
+
+
+def test_rows_by_score_largest_first_ties_to_the_older_row() -> None:
+    scores = np.array([0, 3, 5, 3, 0, 5, 1, 3], np.int32)
+    assert _by_score(scores, None).tolist() == [2, 5, 1, 3, 7, 6]          # 0: not scored
+    rng = np.random.default_rng(5)
+    for _ in range(200):       # the partition's first `count` are the full order's (many ties)
+        scores = rng.integers(0, 6, int(rng.integers(0, 50))).astype(np.int32)
+        full = _by_score(scores, None)
+        for count in (0, 1, 2, 5, 17, 60):
+            assert _by_score(scores, count).tolist() == full[:count].tolist()
 
 
 def faiss_nprobe(source: MccIndex) -> int:
