@@ -20,6 +20,10 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <stdexcept>
 
 #include "pool.hpp"
@@ -228,6 +232,60 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
     }
 }
 
+// Row buffers are kept between scans: allocating (and the kernel zeroing) 64 MB a thread for
+// every second pass over a million fingers, then unmapping it, took most of the scan's time.
+// A buffer goes back to the pool when its scan ends (Scratch's destructor); the pool keeps the
+// largest buffers asked for, one per thread of the busiest scan.
+std::mutex scratch_lock;
+std::vector<std::pair<void*, std::size_t>> scratch_pool;   // (memory, bytes), free buffers
+
+struct Scratch {
+    std::uint8_t* data = nullptr;   // 2 MB aligned
+    void* memory = nullptr;
+    std::size_t bytes = 0;
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    Scratch(Scratch&& other) noexcept : data(other.data), memory(other.memory), bytes(other.bytes) {
+        other.memory = nullptr;
+    }
+    ~Scratch() {
+        if (memory == nullptr) return;
+        std::lock_guard<std::mutex> lock(scratch_lock);
+        scratch_pool.emplace_back(memory, bytes);
+    }
+};
+
+Scratch take_scratch(std::size_t bytes) {
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    Scratch scratch;
+    {
+        std::lock_guard<std::mutex> lock(scratch_lock);
+        for (std::size_t i = 0; i < scratch_pool.size(); ++i) {
+            if (scratch_pool[i].second >= bytes) {
+                scratch.memory = scratch_pool[i].first;
+                scratch.bytes = scratch_pool[i].second;
+                scratch_pool.erase(scratch_pool.begin() + static_cast<std::ptrdiff_t>(i));
+                break;
+            }
+        }
+        if (scratch.memory == nullptr && !scratch_pool.empty()) {   // too small: replaced by a larger one
+            std::free(scratch_pool.back().first);
+            scratch_pool.pop_back();
+        }
+    }
+    if (scratch.memory == nullptr) {
+        scratch.bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+        scratch.memory = std::aligned_alloc(kHuge, scratch.bytes);
+        if (scratch.memory == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+        madvise(scratch.memory, scratch.bytes, MADV_HUGEPAGE);   // random rows: fewer TLB misses
+#endif
+    }
+    scratch.data = static_cast<std::uint8_t*>(scratch.memory);
+    return scratch;
+}
+
 // Per-query medians of the rows' best similarities, then each row's score (hamming.hpp).
 void row_scores(const std::uint8_t* best, std::size_t stride, std::int64_t rows, int nq, int threads,
                 std::int32_t* scores) {
@@ -306,13 +364,11 @@ void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std:
     constexpr std::size_t kLine = 64;
     const std::size_t stride = rows > 0 ? (static_cast<std::size_t>(nq) + kLine - 1) / kLine * kLine : 0;
     const std::size_t cells = stride * static_cast<std::size_t>(rows);
-    std::vector<std::unique_ptr<std::uint8_t, decltype(&std::free)>> buffers;
+    std::vector<Scratch> buffers;
     std::vector<std::uint8_t*> lines;
     for (int t = 0; t < (cells > 0 ? threads : 0); ++t) {
-        buffers.emplace_back(static_cast<std::uint8_t*>(std::calloc(cells + kLine, 1)), &std::free);  // zero pages, lazily
-        if (!buffers.back()) throw std::bad_alloc();
-        const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(buffers.back().get());
-        lines.push_back(buffers.back().get() + (kLine - at % kLine) % kLine);
+        buffers.push_back(take_scratch(cells));
+        lines.push_back(buffers.back().data);
     }
     std::vector<std::vector<std::uint64_t>> merged(static_cast<std::size_t>(nq));
     std::mutex merging;
@@ -321,7 +377,10 @@ void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std:
     run_parallel(threads, [&]() {
         const int t = thread_number.fetch_add(1);
         RowBest rb;
-        if (cells > 0 && t < threads) rb = {lines[t], stride, row_shift, rows};
+        if (cells > 0 && t < threads) {
+            std::memset(lines[t], 0, cells);   // each thread clears its own buffer
+            rb = {lines[t], stride, row_shift, rows};
+        }
         std::vector<Kept> kept(static_cast<std::size_t>(nq));
         std::vector<int> which;
         for (std::size_t l; (l = next.fetch_add(1)) < lists.size();) {
