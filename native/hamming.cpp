@@ -234,10 +234,17 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
 
 // Row buffers are kept between scans: allocating (and the kernel zeroing) 64 MB a thread for
 // every second pass over a million fingers, then unmapping it, took most of the scan's time.
-// A buffer goes back to the pool when its scan ends (Scratch's destructor); the pool keeps the
-// largest buffers asked for, one per thread of the busiest scan.
+// A buffer goes back to the pool when its scan ends (Scratch's destructor) while the pool holds
+// at most kRetain bytes (two threads over a million fingers need 128 MB), else it is freed.
+constexpr std::size_t kRetain = std::size_t{256} << 20;
 std::mutex scratch_lock;
 std::vector<std::pair<void*, std::size_t>> scratch_pool;   // (memory, bytes), free buffers
+
+std::size_t pooled_bytes() {
+    std::size_t total = 0;
+    for (const auto& entry : scratch_pool) total += entry.second;
+    return total;
+}
 
 struct Scratch {
     std::uint8_t* data = nullptr;   // 2 MB aligned
@@ -252,7 +259,11 @@ struct Scratch {
     ~Scratch() {
         if (memory == nullptr) return;
         std::lock_guard<std::mutex> lock(scratch_lock);
-        scratch_pool.emplace_back(memory, bytes);
+        if (pooled_bytes() + bytes <= kRetain) {
+            scratch_pool.emplace_back(memory, bytes);
+        } else {
+            std::free(memory);
+        }
     }
 };
 
