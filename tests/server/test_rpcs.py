@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 import grpc
 import pytest
+from PIL import Image
 
 import matcher
 from server.api import pb
+from server.biometrics import _check_deadline
 from server.client import image_sample, template_sample
+from server.errors import DeadlineExceededError
+from tests.matcher.test_cli import fork_pattern
 from tests.server.conftest import native, random_template
 
 RIGHT_INDEX = pb.FINGER_POSITION_RIGHT_INDEX
@@ -165,6 +171,30 @@ def test_oversized_image_is_invalid_argument(service, connect):
 
 
 def test_passed_deadline_is_deadline_exceeded(service, connect):
+    # The probe is an image: its extraction takes milliseconds, far past the deadline (which gRPC
+    # sends rounded up: a template-only call for an unknown id sometimes came back NOT_FOUND
+    # inside it), so the client's deadline, or the server's check before matching, answers.
     client = connect(service)
     client.timeout = 1e-6
-    assert code_of(client.verify, "s1", [template_sample(native(1))]) == grpc.StatusCode.DEADLINE_EXCEEDED
+    pixels = io.BytesIO()
+    Image.fromarray(fork_pattern()).save(pixels, format="PNG")
+    assert code_of(client.verify, "s1", [image_sample(pixels.getvalue())]) == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class _Context:
+    def __init__(self, remaining: float | None) -> None:
+        self.remaining = remaining
+
+    def time_remaining(self) -> float | None:
+        return self.remaining
+
+
+@pytest.mark.parametrize("remaining", [0.0, -0.5])
+def test_the_servicer_refuses_work_once_the_deadline_passed(remaining: float) -> None:
+    with pytest.raises(DeadlineExceededError, match="before matching"):
+        _check_deadline(_Context(remaining), "matching")
+
+
+@pytest.mark.parametrize("remaining", [None, 1e-3, 30.0])
+def test_the_servicer_works_while_time_remains(remaining: float | None) -> None:
+    _check_deadline(_Context(remaining), "matching")     # no deadline, or time left: no error
