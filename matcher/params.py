@@ -204,13 +204,13 @@ class IndexParams:
     # The second pass: a probe finger whose best shortlisted score is not below this false match
     # rate (no candidate is a confident mate) is searched again, retrieving second_pass_depth
     # times the neighbours and re-scoring the second_pass_shortlist fingers with the most votes
-    # (those not yet scored). 0 fingers here and below: no second pass. Its neighbours are found by a native
-    # scan: exact (every code) while the index holds at most second_pass_scan_codes codes, else
-    # each probe cylinder's nearest IVF lists holding about that many codes, or exactly
-    # second_pass_probe_lists lists when that is not 0. The same scan sums, for every finger, how
-    # much more each probe cylinder resembles its nearest code of that finger than it resembles
-    # the typical finger's (Dice similarity above the median); the second_pass_score_shortlist
-    # fingers with the largest sums are re-scored too.
+    # (those not yet scored). Its neighbours are found by a native scan: exact (every code) while
+    # the index holds at most second_pass_scan_codes codes, else each probe cylinder's nearest
+    # IVF lists holding about that many codes, or exactly second_pass_probe_lists lists when that
+    # is not 0. The same scan sums, for every finger, how much more each probe cylinder resembles
+    # its nearest code of that finger than it resembles the typical finger's (Dice similarity
+    # above the median); the second_pass_score_shortlist fingers with the largest sums are
+    # re-scored too. Both shortlists 0: no second pass.
     second_pass_fmr: float = 1e-4
     second_pass_depth: float = 15.0
     second_pass_shortlist: int = 500

@@ -22,6 +22,11 @@ namespace py = pybind11;
 
 namespace {
 
+// `threads`, or every hardware thread when it is 0 or less (the bindings' `threads=0` default).
+int threads_or_all(int threads) {
+    return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 template <typename T>
 using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
@@ -153,7 +158,7 @@ py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& 
     const std::size_t n = items.size();
     py::array_t<float> out(static_cast<py::ssize_t>(n));
     float* result = out.mutable_data();
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = threads_or_all(threads);
     // Chunks small enough that every thread gets several (the last ones balance the load), at
     // most 16 candidates (one atomic increment per chunk is negligible then).
     threads = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, n)));
@@ -216,7 +221,7 @@ basma::Prepared prepare_item(const Model& model, const Batch& batch, std::size_t
 template <typename Work>
 void parallel_for(std::size_t n, int threads, std::size_t max_chunk, const Work& work) {
     if (n == 0) return;
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = threads_or_all(threads);
     threads = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(threads, n)));
     const std::size_t chunk = std::max<std::size_t>(
         1, std::min<std::size_t>(max_chunk, n / (32 * static_cast<std::size_t>(threads))));
@@ -367,7 +372,7 @@ py::tuple hamming_scan(const CArray<std::int64_t>& code_addresses, const CArray<
                     reinterpret_cast<const std::int64_t*>(id_addresses.data()[l]),
                     static_cast<std::size_t>(sizes.data()[l])};
     }
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = threads_or_all(threads);
     py::array_t<std::int64_t> labels({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
     py::array_t<std::int32_t> distances({static_cast<py::ssize_t>(nq), static_cast<py::ssize_t>(k)});
     py::array_t<std::int32_t> scores(static_cast<py::ssize_t>(rows));

@@ -109,7 +109,7 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
         bounds[g] = _mm512_load_si512(lane);
     };
     for (int g = 0; g < groups; ++g) refresh(g);
-    // Row similarities: the groups' query bit counts as doubles, and which lanes hold a query.
+    // Row similarities: the groups' query bit counts as floats, and which lanes hold a query.
     std::vector<__m256> bits(static_cast<std::size_t>(groups));
     std::vector<__mmask8> real(static_cast<std::size_t>(groups));
     bool contiguous = true;   // which[i] == i: a group's 8 bytes of a row are written at once
@@ -150,9 +150,10 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
                 sum = _mm512_add_epi64(sum, _mm512_popcnt_epi64(_mm512_xor_si512(broadcast[w], q[w])));
             }
             if (row_best != nullptr) {
-                // dice(): 255 (den - d) / den in doubles is exact enough that truncation is the
-                // integer floor (the quotient of integers below 2^18 is never within an ulp of the
-                // next integer), so the bytes equal the scalar path's.
+                // dice(): 255 (den - d) / den in floats is exact enough that truncation is the
+                // integer floor (a quotient of integers below 2^18 that is not an integer lies at
+                // least 1 / den >= 1/2048 below the next one, far more than a float's rounding
+                // near 255), so the bytes equal the scalar path's.
                 const __m256 den = _mm256_add_ps(bits[g], code_bits);
                 const __mmask8 ok = _mm256_mask_cmp_ps_mask(real[g], den, _mm256_setzero_ps(), _CMP_GT_OQ);
                 const __m256 num = _mm256_mul_ps(scale, _mm256_sub_ps(den, _mm512_cvtepi64_ps(sum)));
@@ -247,15 +248,13 @@ std::size_t pooled_bytes() {
 }
 
 struct Scratch {
-    std::uint8_t* data = nullptr;   // 2 MB aligned
-    void* memory = nullptr;
+    void* memory = nullptr;   // 2 MB aligned
     std::size_t bytes = 0;
     Scratch() = default;
     Scratch(const Scratch&) = delete;
     Scratch& operator=(const Scratch&) = delete;
-    Scratch(Scratch&& other) noexcept : data(other.data), memory(other.memory), bytes(other.bytes) {
-        other.memory = nullptr;
-    }
+    Scratch(Scratch&& other) noexcept : memory(other.memory), bytes(other.bytes) { other.memory = nullptr; }
+    std::uint8_t* data() const { return static_cast<std::uint8_t*>(memory); }
     ~Scratch() {
         if (memory == nullptr) return;
         std::lock_guard<std::mutex> lock(scratch_lock);
@@ -293,7 +292,6 @@ Scratch take_scratch(std::size_t bytes) {
         madvise(scratch.memory, scratch.bytes, MADV_HUGEPAGE);   // random rows: fewer TLB misses
 #endif
     }
-    scratch.data = static_cast<std::uint8_t*>(scratch.memory);
     return scratch;
 }
 
@@ -369,18 +367,14 @@ void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std:
     std::vector<int> everyone(static_cast<std::size_t>(nq));
     for (int q = 0; q < nq; ++q) everyone[q] = q;
     const std::size_t kk = static_cast<std::size_t>(k);
-    // Row similarities: 8 bytes per group of 8 queries a row, a buffer per thread (a row's codes
-    // are spread over the lists), merged by maximum after the scan.
-    // A row's bytes start a cache line (one line up to 64 queries): fetched ahead, written whole.
+    // Row similarities: a byte per query, each row's bytes starting a cache line (one line up to
+    // 64 queries: fetched ahead, written whole), a buffer per thread (a row's codes are spread
+    // over the lists), merged by maximum after the scan.
     constexpr std::size_t kLine = 64;
     const std::size_t stride = rows > 0 ? (static_cast<std::size_t>(nq) + kLine - 1) / kLine * kLine : 0;
     const std::size_t cells = stride * static_cast<std::size_t>(rows);
     std::vector<Scratch> buffers;
-    std::vector<std::uint8_t*> lines;
-    for (int t = 0; t < (cells > 0 ? threads : 0); ++t) {
-        buffers.push_back(take_scratch(cells));
-        lines.push_back(buffers.back().data);
-    }
+    for (int t = 0; t < (cells > 0 ? threads : 0); ++t) buffers.push_back(take_scratch(cells));
     std::vector<std::vector<std::uint64_t>> merged(static_cast<std::size_t>(nq));
     std::mutex merging;
     std::atomic<std::size_t> next{0};
@@ -389,8 +383,8 @@ void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std:
         const int t = thread_number.fetch_add(1);
         RowBest rb;
         if (cells > 0 && t < threads) {
-            std::memset(lines[t], 0, cells);   // each thread clears its own buffer
-            rb = {lines[t], stride, row_shift, rows};
+            std::memset(buffers[t].data(), 0, cells);   // each thread clears its own buffer
+            rb = {buffers[t].data(), stride, row_shift, rows};
         }
         std::vector<Kept> kept(static_cast<std::size_t>(nq));
         std::vector<int> which;
@@ -419,9 +413,9 @@ void hamming_scan(const std::vector<CodeList>& lists, int code_bytes, const std:
         }
     }
     if (rows == 0) return;
-    std::uint8_t* best = lines[0];
-    for (std::size_t t = 1; t < lines.size(); ++t) {
-        const std::uint8_t* other = lines[t];
+    std::uint8_t* best = buffers[0].data();
+    for (std::size_t t = 1; t < buffers.size(); ++t) {
+        const std::uint8_t* other = buffers[t].data();
         for (std::size_t i = 0; i < cells; ++i) best[i] = std::max(best[i], other[i]);
     }
     row_scores(best, stride, rows, nq, threads, scores);
