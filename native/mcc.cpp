@@ -490,7 +490,7 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
     }
     std::stable_sort(t.by_angle.begin(), t.by_angle.end(), [&t](int l, int r) { return t.angled[l] < t.angled[r]; });
     for (int i : t.by_angle) t.sorted_angle.push_back(t.angled[i]);
-#if BASMA_AVX512_POPCNT
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
     constexpr int lanes = Prepared::kLanes;
     for (int kind = 0; kind < 2; ++kind) {
         Prepared::Group& group = t.groups[kind];
@@ -552,7 +552,7 @@ void Scratch::reserve(int na, int nb) {
         cleared.resize(columns);
     }
     const int m = std::max(na, nb);
-    if (static_cast<int>(rows.size()) < m) {
+    if (static_cast<int>(rows.size()) < m + kSeedPadding) {
         column_of.resize(m);
         live.resize(m);
         row_best.resize(m);
@@ -560,15 +560,15 @@ void Scratch::reserve(int na, int nb) {
         picked_column.resize(m);
         picked_value.resize(m);
         order.resize(m);
-        rows.resize(m);
-        cols.resize(m);
+        rows.resize(m + kSeedPadding);
+        cols.resize(m + kSeedPadding);
         lambda0.resize(m);
         lambda.resize(m);
         next.resize(m);
         efficiency.resize(m);
         best.resize(m);
-        rho.resize(static_cast<std::size_t>(m) * m + 16);
-        for (auto* v : {&seed_ax, &seed_ay, &seed_bx, &seed_by, &seed_delta}) v->resize(m + 16);
+        rho.resize(static_cast<std::size_t>(m) * m + kSeedPadding);
+        for (auto* v : {&seed_ax, &seed_ay, &seed_bx, &seed_by, &seed_delta}) v->resize(m + kSeedPadding);
     }
 }
 
@@ -611,41 +611,17 @@ int direction_window(const double* sorted, int nb, double theta, double limit, i
     return 2;
 }
 
+#if !BASMA_AVX512_POPCNT && !BASMA_AVX2
 // Set bits of x & y[p] for P vectors y[0 .. P) of `words` words (x read once): the popcounts of
-// the local similarity. AVX2: per-byte counts by nibble lookup (vpshufb), summed per 31 vectors.
+// the local similarity in the scalar build.
 template <int P>
 inline void count_and(const std::uint64_t* x, const std::uint64_t* const (&y)[P], int words, int (&out)[P]) {
     for (int p = 0; p < P; ++p) out[p] = 0;
-    int w = 0;
-#if BASMA_AVX2
-    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
-    __m256i total[P];
-    for (int p = 0; p < P; ++p) total[p] = _mm256_setzero_si256();
-    while (w + 4 <= words) {
-        __m256i bytes[P];
-        for (int p = 0; p < P; ++p) bytes[p] = _mm256_setzero_si256();
-        for (int chunk = 0; chunk < 31 && w + 4 <= words; ++chunk, w += 4) {   // at most 8 * 31 per byte
-            const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + w));
-            for (int p = 0; p < P; ++p) {
-                const __m256i v = _mm256_and_si256(xv, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[p] + w)));
-                bytes[p] = _mm256_add_epi8(bytes[p], _mm256_add_epi8(
-                    _mm256_shuffle_epi8(lut, _mm256_and_si256(v, nibble)),
-                    _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble))));
-            }
-        }
-        for (int p = 0; p < P; ++p) total[p] = _mm256_add_epi64(total[p], _mm256_sad_epu8(bytes[p], _mm256_setzero_si256()));
-    }
-    for (int p = 0; p < P; ++p) {
-        const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(total[p]), _mm256_extracti128_si256(total[p], 1));
-        out[p] = static_cast<int>(_mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1));
-    }
-#endif
-    for (; w < words; ++w) {
+    for (int w = 0; w < words; ++w) {
         for (int p = 0; p < P; ++p) out[p] += __builtin_popcountll(x[w] & y[p][w]);
     }
 }
+#endif
 
 
 #if BASMA_AVX512_POPCNT
@@ -715,6 +691,99 @@ inline BlockCounts block_counts(bool full_a, const Prepared& a, int i, const Pre
 }
 #endif
 
+#if BASMA_AVX2
+// The same four counts with AVX2, for the 8 candidates of a block as two halves of 4 lanes
+// (one 64-bit lane per candidate; the probe's words are broadcast once for both halves). AVX2
+// has no vector popcount: each word's bytes are counted by nibble lookup (vpshufb), the byte
+// counts summed over at most 31 words (8 * 31 < 256) and then per lane (vpsadbw).
+struct HalfCounts {
+    __m256i matchable, na, nb, both;
+    __m256d root_na, root_nb;
+};
+
+inline __m256i byte_counts(__m256i v) {
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, nibble)),
+                           _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+}
+
+inline __m256i load4(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+template <bool FullA, bool FullB>
+inline void block_counts(const Prepared& a, int i, const Prepared::Group& group, int k0, int words, HalfCounts (&out)[2]) {
+    const MccModel& model = *a.model;
+    const std::uint64_t* ca = a.values(i);
+    const std::uint64_t* va = a.valid(i);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i total_a[2] = {zero, zero}, total_b[2] = {zero, zero}, total_both[2] = {zero, zero};
+    for (int w0 = 0; w0 < words; w0 += 31) {
+        const int w1 = std::min(words, w0 + 31);
+        __m256i bytes_a[2] = {zero, zero}, bytes_b[2] = {zero, zero}, bytes_both[2] = {zero, zero};
+        for (int w = w0; w < w1; ++w) {
+            const __m256i xa = _mm256_set1_epi64x(static_cast<long long>(ca[w]));
+            for (int h = 0; h < 2; ++h) {
+                const __m256i cb = load4(group.values(w, k0 + 4 * h));
+                bytes_both[h] = _mm256_add_epi8(bytes_both[h], byte_counts(_mm256_and_si256(xa, cb)));
+                if constexpr (!FullB) {
+                    const __m256i vb = load4(group.valid(w, k0 + 4 * h));
+                    bytes_a[h] = _mm256_add_epi8(bytes_a[h], byte_counts(_mm256_and_si256(xa, vb)));
+                }
+                if constexpr (!FullA) {
+                    const __m256i ma = _mm256_set1_epi64x(static_cast<long long>(va[w]));
+                    bytes_b[h] = _mm256_add_epi8(bytes_b[h], byte_counts(_mm256_and_si256(cb, ma)));
+                }
+            }
+        }
+        for (int h = 0; h < 2; ++h) {
+            total_both[h] = _mm256_add_epi64(total_both[h], _mm256_sad_epu8(bytes_both[h], zero));
+            if constexpr (!FullB) total_a[h] = _mm256_add_epi64(total_a[h], _mm256_sad_epu8(bytes_a[h], zero));
+            if constexpr (!FullA) total_b[h] = _mm256_add_epi64(total_b[h], _mm256_sad_epu8(bytes_b[h], zero));
+        }
+    }
+    const double* root = model.root.data();
+    for (int h = 0; h < 2; ++h) {
+        const int k = k0 + 4 * h;
+        HalfCounts& o = out[h];
+        o.both = total_both[h];
+        o.na = FullB ? _mm256_set1_epi64x(a.value_count[i]) : total_a[h];
+        o.nb = FullA ? load4(group.value_count.data() + k) : total_b[h];
+        o.root_na = FullB ? _mm256_set1_pd(root[a.value_count[i]]) : _mm256_i64gather_pd(root, o.na, 8);
+        o.root_nb = FullA ? _mm256_loadu_pd(group.value_root.data() + k) : _mm256_i64gather_pd(root, o.nb, 8);
+        if constexpr (FullA) {
+            o.matchable = load4(group.valid_count.data() + k);
+        } else if constexpr (FullB) {
+            o.matchable = _mm256_set1_epi64x(a.valid_count[i]);
+        } else {
+            const int section_cells = model.circle_cells;
+            __m256i section = zero;
+            for (int w0 = 0; w0 * 64 < section_cells; w0 += 31) {
+                __m256i bytes = zero;
+                for (int w = w0; w < w0 + 31 && w * 64 < section_cells; ++w) {
+                    const int rest = section_cells - w * 64;
+                    const std::uint64_t mask = rest >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << rest) - 1;
+                    const __m256i m = _mm256_set1_epi64x(static_cast<long long>(va[w] & mask));
+                    bytes = _mm256_add_epi8(bytes, byte_counts(_mm256_and_si256(m, load4(group.valid(w, k)))));
+                }
+                section = _mm256_add_epi64(section, _mm256_sad_epu8(bytes, zero));
+            }
+            o.matchable = _mm256_mul_epu32(section, _mm256_set1_epi64x(model.params.angular_cells));
+        }
+    }
+}
+
+inline void block_counts(bool full_a, const Prepared& a, int i, const Prepared::Group& group, int k0, int words,
+                         HalfCounts (&out)[2]) {
+    if (full_a) {
+        if (group.full) return block_counts<true, true>(a, i, group, k0, words, out);
+        return block_counts<true, false>(a, i, group, k0, words, out);
+    }
+    if (group.full) return block_counts<false, true>(a, i, group, k0, words, out);
+    return block_counts<false, false>(a, i, group, k0, words, out);
+}
+#endif
+
 }  // namespace
 
 // The non-zero local similarities (MCC section 4.1 and eq. 17) of every usable probe cylinder
@@ -731,7 +800,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     const double limit = p.max_direction_diff_rad;
     const double* root = a.model->root.data();
     constexpr int lanes = Prepared::kLanes;
-#if BASMA_AVX512_POPCNT
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
     const int columns = b.usable_count;                 // group 0, then group 1, each by direction
     for (int g = 0, q = 0; g < 2; ++g) {
         for (int k = 0; k < b.groups[g].count; ++k, ++q) s.column_minutia[q] = b.groups[g].by_angle[k];
@@ -749,7 +818,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
         const double theta = a.angled[i];
         int first[2], last[2];
         std::uint64_t* row = s.gamma.data() + static_cast<std::size_t>(i) * s.stride;
-#if !BASMA_AVX512_POPCNT
+#if !BASMA_AVX512_POPCNT && !BASMA_AVX2
         const std::uint64_t* ca = a.values(i);
         const std::uint64_t* va = a.valid(i);
         const int ranges = direction_window(b.sorted_angle.data(), b.usable_count, theta, limit, first, last);
@@ -804,6 +873,59 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                 if (matchable < min_matchable || na == 0 || nb == 0) continue;
                 const double value = 1.0 - root[na + nb - 2 * both] / (root[na] + root[nb]);   // MCC eq. 17
                 std::memcpy(row + j, &value, sizeof value);
+            }
+        }
+#elif BASMA_AVX2
+        const bool full_a = a.valid_count[i] == all_cells;
+        // Integer counts against the threshold: matchable >= min_matchable <=> matchable > ceil - 1.
+        const __m256i matchable_floor = _mm256_set1_epi64x(static_cast<long long>(std::ceil(min_matchable)) - 1);
+        const __m256i zero = _mm256_setzero_si256();
+        for (int g = 0; g < 2; ++g) {
+            const Prepared::Group& group = b.groups[g];
+            std::uint64_t* group_row = row + (g == 0 ? 0 : b.groups[0].count);
+            // The window as one run of positions (a wrapped one continues into the copy).
+            const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
+            const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
+            for (int k0 = begin; k0 < end; k0 += lanes) {
+                HalfCounts counts[2];
+                block_counts(full_a, a, i, group, k0, words, counts);
+                for (int h = 0; h < 2; ++h) {
+                    const int k = k0 + 4 * h;
+                    if (k >= end) break;
+                    const HalfCounts& c = counts[h];
+                    const __m256i nx = _mm256_sub_epi64(_mm256_add_epi64(c.na, c.nb), _mm256_slli_epi64(c.both, 1));
+                    const __m256d value = _mm256_sub_pd(
+                        _mm256_set1_pd(1.0), _mm256_div_pd(_mm256_i64gather_pd(root, nx, 8), _mm256_add_pd(c.root_na, c.root_nb)));
+                    // Lanes inside the window, with enough matchable cells and a non-empty masked
+                    // vector on both sides, directions within delta_theta (eq. 17's gate).
+                    __m256i keep = _mm256_cmpgt_epi64(_mm256_set1_epi64x(end - k), _mm256_setr_epi64x(0, 1, 2, 3));
+                    keep = _mm256_and_si256(keep, _mm256_cmpgt_epi64(c.matchable, matchable_floor));
+                    keep = _mm256_and_si256(keep, _mm256_cmpgt_epi64(c.na, zero));
+                    keep = _mm256_and_si256(keep, _mm256_cmpgt_epi64(c.nb, zero));
+                    __m256d diff = _mm256_sub_pd(_mm256_set1_pd(theta), _mm256_loadu_pd(group.sorted_angle.data() + k));
+                    diff = _mm256_sub_pd(diff, _mm256_and_pd(_mm256_cmp_pd(diff, _mm256_set1_pd(kPi), _CMP_GE_OQ),
+                                                             _mm256_set1_pd(kTwoPi)));
+                    diff = _mm256_add_pd(diff, _mm256_and_pd(_mm256_cmp_pd(diff, _mm256_set1_pd(-kPi), _CMP_LT_OQ),
+                                                             _mm256_set1_pd(kTwoPi)));
+                    const __m256d magnitude = _mm256_andnot_pd(_mm256_set1_pd(-0.0), diff);
+                    keep = _mm256_and_si256(keep, _mm256_castpd_si256(_mm256_cmp_pd(magnitude, _mm256_set1_pd(limit), _CMP_LE_OQ)));
+                    // Stored at the entries' columns: positions count .. 2 count - 1 of the run
+                    // are the copy, columns 0 .. of the group again.
+                    const int split = group.count - k;      // lanes from here on are in the copy
+                    if (split >= 4) {
+                        _mm256_maskstore_pd(reinterpret_cast<double*>(group_row + k), keep, value);
+                    } else if (split <= 0) {
+                        _mm256_maskstore_pd(reinterpret_cast<double*>(group_row + (k - group.count)), keep, value);
+                    } else {
+                        alignas(32) double values[4];
+                        alignas(32) std::int64_t kept[4];
+                        _mm256_store_pd(values, value);
+                        _mm256_store_si256(reinterpret_cast<__m256i*>(kept), keep);
+                        for (int l = 0; l < 4; ++l) {
+                            if (kept[l]) std::memcpy(group_row + (k + l) % group.count, &values[l], sizeof(double));
+                        }
+                    }
+                }
             }
         }
 #else
@@ -968,13 +1090,11 @@ struct FloatLanes {
     static V round(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static V floor(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     static V pow2(V r, V n) { return _mm512_scalef_ps(r, n); }   // r * 2^n
-    static __mmask16 lanes(int count) { return static_cast<__mmask16>(count >= 16 ? 0xFFFF : (1u << count) - 1u); }
-    static V load(const float* p, int count) { return _mm512_maskz_loadu_ps(lanes(count), p); }
-    static V gather(const float* base, const int* index, int count) {
-        const __mmask16 m = lanes(count);
-        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_maskz_loadu_epi32(m, index), base, 4);
+    static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+    static V gather(const float* base, const int* index) {
+        return _mm512_i32gather_ps(_mm512_loadu_si512(index), base, 4);
     }
-    static void store(float* p, V x, int count) { _mm512_mask_storeu_ps(p, lanes(count), x); }
+    static void storeu(float* p, V x) { _mm512_storeu_ps(p, x); }
 #else
     using V = __m256;
     static constexpr int width = 8;
@@ -986,14 +1106,12 @@ struct FloatLanes {
         const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
         return _mm256_mul_ps(r, _mm256_castsi256_ps(bits));
     }
-    static __m256i lanes(int count) {
-        return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+    static V gather(const float* base, const int* index) {   // scalar loads: vgatherdps is slow on AMD Zen
+        return _mm256_setr_ps(base[index[0]], base[index[1]], base[index[2]], base[index[3]],
+                              base[index[4]], base[index[5]], base[index[6]], base[index[7]]);
     }
-    static V load(const float* p, int count) { return _mm256_maskload_ps(p, lanes(count)); }
-    static V gather(const float* base, const int* index, int count) {   // index 0 in unused lanes
-        return _mm256_i32gather_ps(base, _mm256_maskload_epi32(index, lanes(count)), 4);
-    }
-    static void store(float* p, V x, int count) { _mm256_maskstore_ps(p, lanes(count), x); }
+    static void storeu(float* p, V x) { _mm256_storeu_ps(p, x); }
 #endif
 };
 
@@ -1029,15 +1147,17 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         const V turns = L::floor(L::mul(L::add(x, pi), L::set(1.0f / static_cast<float>(kTwoPi))));
         return L::abs(L::fnmadd(turns, two_pi, x));
     };
+    // Whole vectors: the seed arrays are padded to a multiple of the width (coordinates 0,
+    // minutia 0), and the lanes past nr land in the next row, computed after this one, or in
+    // the slack after the last (compatibility()).
     for (int k = 0; k < nr; k += L::width) {
-        const int count = nr - k;
-        const V dxa = L::sub(L::load(ax + k, count), axt), dya = L::sub(L::load(ay + k, count), ayt);
-        const V dxb = L::sub(L::load(bx + k, count), bxt), dyb = L::sub(L::load(by + k, count), byt);
+        const V dxa = L::sub(L::loadu(ax + k), axt), dya = L::sub(L::loadu(ay + k), ayt);
+        const V dxb = L::sub(L::loadu(bx + k), bxt), dyb = L::sub(L::loadu(by + k), byt);
         const V d1 = L::abs(L::sub(L::sqrt(L::fmadd(dxa, dxa, L::mul(dya, dya))), L::sqrt(L::fmadd(dxb, dxb, L::mul(dyb, dyb)))));
-        const V d2 = wrapped_abs(L::sub(deltat, L::load(delta + k, count)));
-        const V d3 = wrapped_abs(L::sub(L::gather(rad_a, rows + k, count), L::gather(rad_b, cols + k, count)));
+        const V d2 = wrapped_abs(L::sub(deltat, L::loadu(delta + k)));
+        const V d3 = wrapped_abs(L::sub(L::gather(rad_a, rows + k), L::gather(rad_b, cols + k)));
         const V denominator = L::mul(L::mul(term(d1, mu1, tau1), term(d2, mu2, tau2)), term(d3, mu3, tau3));
-        L::store(rho_t + k, L::div(one, denominator), count);
+        L::storeu(rho_t + k, L::div(one, denominator));
     }
 }
 #endif
@@ -1062,6 +1182,12 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         bx[k] = b.X[cols[k]];
         by[k] = b.Y[cols[k]];
         delta[k] = static_cast<float>(angle_diff(a.angled[rows[k]], b.angled[cols[k]]));   // in [-pi, pi)
+    }
+    // The vector kernels read whole vectors: up to Scratch::kSeedPadding entries past nr, harmless values
+    // (minutia 0 exists: nr > 0). Their results land past each row's end (see compatibility_row).
+    for (int k = nr; k < nr + Scratch::kSeedPadding; ++k) {
+        ax[k] = ay[k] = bx[k] = by[k] = delta[k] = 0.0f;
+        s.rows[k] = s.cols[k] = 0;
     }
     for (int t = 0; t < nr; ++t) {
         const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;

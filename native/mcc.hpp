@@ -77,14 +77,15 @@ struct Prepared {
     // Usable cylinders in increasing direction (the direction windows of eq. 17).
     std::vector<int> by_angle;           // minutia index per sorted position
     std::vector<double> sorted_angle;    // their directions
-    // The candidate-side layout of AVX-512 builds: the usable cylinders in two groups, those
+    // The candidate-side layout of AVX-512 and AVX2 builds: the usable cylinders in two groups, those
     // valid in every cell (full: only their values are stored, the validity is all ones) and
     // the others, each in increasing direction and stored word by word: plane w holds word w of
-    // every cylinder of the group, so 8 consecutive cylinders are one 512-bit load and one probe
-    // cylinder is compared with 8 candidates at once, a full cylinder with fewer popcounts. The
-    // sequence is stored twice in a row (positions count .. 2 count - 1 repeat 0 .. count - 1),
-    // so a direction window that wraps around 2 pi is one contiguous run; the rest of each
-    // plane is zero. The other builds compare cylinder by cylinder (by_angle above).
+    // every cylinder of the group, so 8 consecutive cylinders are one 512-bit load (two 256-bit
+    // ones) and one probe cylinder is compared with 8 candidates at once, a full cylinder with
+    // fewer popcounts. The sequence is stored twice in a row (positions count .. 2 count - 1
+    // repeat 0 .. count - 1), so a direction window that wraps around 2 pi is one contiguous
+    // run; the rest of each plane is zero. The scalar build compares cylinder by cylinder
+    // (by_angle above).
     static constexpr int kLanes = 8;
     struct Group {
         bool full = false;
@@ -129,7 +130,10 @@ struct Scratch {
     std::vector<char> cleared;                           // ... and its cleared columns
     std::vector<int> live, row_best, picked_row, picked_column, order;
     std::vector<std::uint64_t> picked_value;
-    std::vector<int> rows, cols;                        // the seeds, in decreasing similarity
+    // The seeds, in decreasing similarity; these arrays and rho have kSeedPadding entries of
+    // slack (the compatibility kernel reads and writes whole vectors).
+    static constexpr int kSeedPadding = 16;
+    std::vector<int> rows, cols;
     std::vector<double> lambda0, lambda, next, efficiency;
     std::vector<float> rho;                    // n_R x n_R compatibilities
     std::vector<float> seed_ax, seed_ay, seed_bx, seed_by, seed_delta;   // the seeds' geometry
