@@ -17,6 +17,7 @@ import pytest
 from matcher import extract
 from matcher.matching import Matcher, fmr_for_score, fuse, threshold_for_fmr, verify
 from matcher.template import Template
+from tests.matcher.matching._templates import rotated
 
 #: At the threshold for FMR 1 %: measured FNMR on db1_b 2.1 % (6 of 280 pairs).
 MAX_FNMR_AT_FMR_1E2 = 0.04
@@ -25,6 +26,10 @@ MAX_FNMR_AT_FMR_1E2 = 0.04
 MAX_FMR_AT_FMR_1E2 = 0.01
 #: At the threshold for FMR 1e-4 (the SIM-registration default): measured FNMR 3.6 % (10 pairs).
 MAX_FNMR_AT_FMR_1E4 = 0.06
+#: The same pairs with the second impression turned by a further 45 degrees, at the threshold for
+#: FMR 1 %: measured FNMR 2.9 % both ways (8 pairs). A direction gate of 60 degrees instead of
+#: 90 measured 16-17 % here (docs/RESULTS.md): this bound is what keeps the gate wide.
+MAX_FNMR_TURNED_45 = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +63,17 @@ def test_fnmr_and_fmr_at_calibrated_thresholds(scores):
     assert np.mean(genuine < threshold) <= MAX_FNMR_AT_FMR_1E2
     assert np.mean(impostor >= threshold) <= MAX_FMR_AT_FMR_1E2
     assert np.mean(genuine < threshold_for_fmr(1e-4)) <= MAX_FNMR_AT_FMR_1E4
+
+
+@pytest.mark.parametrize("degrees", [-45, 45])
+def test_genuine_pairs_turned_by_45_degrees_still_match(db1, degrees):
+    # On top of the rotation the impressions already differ by, a further 45 degrees must stay
+    # inside the matcher's +-90 degree direction gate (MCC's delta_theta) with little loss.
+    threshold = threshold_for_fmr(1e-2)
+    genuine = [Matcher(a).score(rotated(b, degrees))
+               for (finger_a, a), (finger_b, b) in itertools.combinations(db1, 2) if finger_a == finger_b]
+    assert len(genuine) == 280
+    assert np.mean(np.array(genuine) < threshold) <= MAX_FNMR_TURNED_45
 
 
 def test_genuine_and_impostor_distributions_separate(scores):
