@@ -11,6 +11,11 @@
    ``--batch`` candidates (default 1024, a 1:N re-scoring shortlist): each call has a fixed
    cost of about 0.1 ms (building the candidate list, waking the worker threads), which an
    80-candidate batch would charge at 10 % of its time.
+4. The two measurements alternate ``--repeats`` times (default 3); the report gives the median
+   of each (``compare_per_s_1thread``, ``compare_per_s_all``) and every run (``..._runs``). On a
+   shared virtual machine the same build's rate drifts by 20-40 % between runs of a few
+   seconds (docs/RESULTS.md); the median of alternating runs is steadier than one long run,
+   and the runs show the spread.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ from matcher import formats
 from matcher.matching import Matcher
 from matcher.template import Template
 
-__all__ = ["add_parser", "run", "compare_rate", "cpu_name", "DEFAULT_SECONDS"]
+__all__ = ["add_parser", "run", "compare_rate", "cpu_name", "DEFAULT_SECONDS", "DEFAULT_REPEATS"]
 
 #: Default duration of each comparison-rate measurement.
 DEFAULT_SECONDS = 3.0
+#: Default number of measurements of each kind.
+DEFAULT_REPEATS = 3
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,7 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "speed", help="1:1 comparisons per second (1 thread and all threads), extraction ms, template size",
         description="Extract a set, prepare every template, then score prepared probes against the batch "
-                    "of all prepared candidates for about --seconds, with 1 thread and with --threads.")
+                    "of all prepared candidates for about --seconds, with 1 thread and with --threads, "
+                    "alternately --repeats times (the report gives the medians).")
     parser.add_argument("--dataset", type=Path, metavar="DIR",
                         help="a folder of images (default: $MATCHER_DATA/fvc2002/db1_b; a folder of sets "
                              "uses its first set)")
@@ -53,6 +61,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="threads of the all-threads measurement (default: %(default)s)")
     parser.add_argument("--seconds", type=seconds, default=DEFAULT_SECONDS, metavar="S",
                         help="duration of each measurement (default: %(default)s)")
+    parser.add_argument("--repeats", type=positive_int, default=DEFAULT_REPEATS, metavar="N",
+                        help="measurements of each kind, alternating; their median is reported "
+                             "(default: %(default)s)")
     parser.add_argument("--batch", type=positive_int, default=1024, metavar="N",
                         help="candidates per score_many call (default: %(default)s)")
     parser.add_argument("--out", required=True, type=Path, metavar="OUTDIR", help="folder for report.json")
@@ -101,12 +112,17 @@ def run(args: argparse.Namespace) -> int:
     Matcher(templates[0]).score_many(templates, threads=args.threads)  # prepares every candidate
     # The candidates, repeated to a batch of --batch (a 1:N shortlist is hundreds to thousands).
     batch = (templates * (args.batch // len(templates) + 1))[:max(args.batch, 1)]
+    runs: dict[str, list[float]] = {"1thread": [], "all": []}
+    for _ in range(args.repeats):
+        runs["1thread"].append(compare_rate(templates, batch, threads=1, seconds=args.seconds))
+        runs["all"].append(compare_rate(templates, batch, threads=args.threads, seconds=args.seconds))
     report = {
         "dataset": str(sets[0]), "algorithm": Matcher.ALGORITHM, "templates": len(templates),
         "failures_to_extract": len(extraction.failures), "threads": args.threads,
-        "batch": len(batch),
-        "compare_per_s_1thread": compare_rate(templates, batch, threads=1, seconds=args.seconds),
-        "compare_per_s_all": compare_rate(templates, batch, threads=args.threads, seconds=args.seconds),
+        "batch": len(batch), "repeats": args.repeats,
+        "compare_per_s_1thread": float(np.median(runs["1thread"])),
+        "compare_per_s_all": float(np.median(runs["all"])),
+        "compare_per_s_1thread_runs": runs["1thread"], "compare_per_s_all_runs": runs["all"],
         "extract_ms_median": float(np.median(extraction.ms)),
         "template_bytes_median": float(np.median([len(formats.dumps(t, "native")) for t in templates])),
         "minutiae_median": float(np.median([len(t) for t in templates])),
@@ -114,12 +130,16 @@ def run(args: argparse.Namespace) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    def spread(kind: str) -> str:   # the runs' range, when there are several
+        values = runs[kind]
+        return f" ({min(values):,.0f}-{max(values):,.0f} in {len(values)} runs)" if len(values) > 1 else ""
+
     print(f"speed benchmark: {report['dataset']}; {report['algorithm']}; {report['cpu']}")
     print(format_rows(("measure", "value"), [
         ["templates (failures)", f"{len(templates)} ({report['failures_to_extract']})"],
         ["batch (candidates per score_many call)", f"{len(batch)}"],
-        ["comparisons/s, 1 thread", f"{report['compare_per_s_1thread']:,.0f}"],
-        [f"comparisons/s, {args.threads} threads", f"{report['compare_per_s_all']:,.0f}"],
+        ["comparisons/s, 1 thread (median)", f"{report['compare_per_s_1thread']:,.0f}{spread('1thread')}"],
+        [f"comparisons/s, {args.threads} threads (median)", f"{report['compare_per_s_all']:,.0f}{spread('all')}"],
         ["extract ms / image (median, 1 thread)", f"{report['extract_ms_median']:.1f}"],
         ["native template bytes (median)", f"{report['template_bytes_median']:.0f}"],
         ["minutiae (median)", f"{report['minutiae_median']:.0f}"],

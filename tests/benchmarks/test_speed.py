@@ -23,7 +23,7 @@ def test_report_with_a_fake_matcher(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     use_fakes(monkeypatch, speed)
     folder = fake_set(tmp_path / "db", fingers=2, impressions=2, broken=["2_2"])
     assert main(["speed", "--dataset", str(folder), "--threads", "3", "--seconds", "0.05", "--batch", "7",
-                 "--out", str(tmp_path / "out")]) == 0
+                 "--repeats", "3", "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert REPORT_KEYS <= report.keys()
     assert report["threads"] == 3 and report["algorithm"] == "fake/1" and report["cpu"]
@@ -32,12 +32,19 @@ def test_report_with_a_fake_matcher(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     templates = [fake_template(1, 3), fake_template(1, 4), fake_template(2, 3)]  # 2_2 failed
     assert report["minutiae_median"] == 3 and report["extract_ms_median"] == 2.5
     assert report["template_bytes_median"] == np.median([len(formats.dumps(t, "native")) for t in templates])
+    # The medians of three alternating runs of each kind, every run kept.
+    assert report["repeats"] == 3
+    for kind in ("1thread", "all"):
+        runs = report[f"compare_per_s_{kind}_runs"]
+        assert len(runs) == 3 and report[f"compare_per_s_{kind}"] == np.median(runs)
     # One preparing pass of the 3 templates, then batches of 7 (the templates repeated) with
-    # threads=1, then threads=3.
+    # threads=1, then threads=3, three times over.
     assert [t for _, batch, t in FakeMatcher.calls if len(batch) == 3] == [3]
     threads = [t for _, batch, t in FakeMatcher.calls if len(batch) == 7]
-    assert threads[0] == 1 and threads[-1] == 3 and report["batch"] == 7
-    assert "comparisons/s, 3 threads" in capsys.readouterr().out
+    changes = [t for i, t in enumerate(threads) if i == 0 or t != threads[i - 1]]
+    assert changes == [1, 3, 1, 3, 1, 3] and report["batch"] == 7
+    out = capsys.readouterr().out
+    assert "comparisons/s, 3 threads (median)" in out and "in 3 runs" in out
 
 
 def test_compare_rate_runs_at_least_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,6 +60,7 @@ def test_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["speed", "--dataset", str(tmp_path / "missing"), "--out", out]) == 2
     assert main(["speed", "--dataset", str(tmp_path), "--out", out]) == 2
     assert main(["speed", "--seconds", "0", "--out", out]) == 2
+    assert main(["speed", "--repeats", "0", "--out", out]) == 2
     fake_set(tmp_path / "bad", fingers=1, impressions=1, broken=["1_1"])
     assert main(["speed", "--dataset", str(tmp_path / "bad"), "--out", out]) == 2
 
