@@ -787,10 +787,10 @@ inline void block_counts(bool full_a, const Prepared& a, int i, const Prepared::
 }  // namespace
 
 // The non-zero local similarities (MCC section 4.1 and eq. 17) of every usable probe cylinder
-// with the candidate cylinders inside its direction window. AVX-512: one probe cylinder against
-// the 8 candidate cylinders of a block per step (Prepared::Group), the popcounts accumulated per
-// lane (block_counts), the similarities of the 8 pairs computed at once and stored into the
-// dense Gamma with one masked store.
+// with the candidate cylinders inside its direction window. AVX-512 and AVX2: one probe cylinder
+// against the 8 candidate cylinders of a block per step (Prepared::Group), the popcounts
+// accumulated per lane (block_counts), the similarities of 8 (AVX2: twice 4) pairs computed at
+// once and stored into the dense Gamma with one masked store.
 int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     const MccParams& p = a.model->params;
     const int words = a.model->words;
@@ -875,11 +875,16 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                 std::memcpy(row + j, &value, sizeof value);
             }
         }
-#elif BASMA_AVX2
+#else
+        // The grouped layouts (AVX-512, AVX2): each group's window as one run of positions.
         const bool full_a = a.valid_count[i] == all_cells;
+#if BASMA_AVX2
         // Integer counts against the threshold: matchable >= min_matchable <=> matchable > ceil - 1.
         const __m256i matchable_floor = _mm256_set1_epi64x(static_cast<long long>(std::ceil(min_matchable)) - 1);
         const __m256i zero = _mm256_setzero_si256();
+#else
+        const __m512i lane_ids = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+#endif
         for (int g = 0; g < 2; ++g) {
             const Prepared::Group& group = b.groups[g];
             std::uint64_t* group_row = row + (g == 0 ? 0 : b.groups[0].count);
@@ -887,6 +892,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
             const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
             const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
             for (int k0 = begin; k0 < end; k0 += lanes) {
+#if BASMA_AVX2
                 HalfCounts counts[2];
                 block_counts(full_a, a, i, group, k0, words, counts);
                 for (int h = 0; h < 2; ++h) {
@@ -926,18 +932,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                         }
                     }
                 }
-            }
-        }
 #else
-        const __m512i lane_ids = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-        const bool full_a = a.valid_count[i] == all_cells;
-        for (int g = 0; g < 2; ++g) {
-            const Prepared::Group& group = b.groups[g];
-            std::uint64_t* group_row = row + (g == 0 ? 0 : b.groups[0].count);
-            // The window as one run of positions (a wrapped one continues into the copy).
-            const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
-            const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
-            for (int k0 = begin; k0 < end; k0 += lanes) {
                 const BlockCounts counts = block_counts(full_a, a, i, group, k0, words);
                 const __m512i matchable = counts.matchable, na = counts.na, nb = counts.nb, both = counts.both;
                 const __m512d root_na = counts.root_na, root_nb = counts.root_nb;
@@ -969,6 +964,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                     const __m512i shifted = _mm512_permutexvar_epi64(_mm512_add_epi64(lane_ids, _mm512_set1_epi64(split)), bits);
                     _mm512_mask_storeu_epi64(group_row, static_cast<__mmask8>(keep >> split), shifted);
                 }
+#endif
             }
         }
 #endif
