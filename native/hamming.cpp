@@ -190,33 +190,13 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
 }
 #endif
 
-// Scans one list for the queries `which` (count of them), keeping candidates in kept[query].
-void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_words, const int* which, int count,
-               std::size_t k, std::vector<Kept>& kept, const RowBest& rb, const int* query_bits) {
-    const int words = (code_bytes + 7) / 8;
-#if BASMA_HAMMING_AVX512
-    if (words <= 8) {
-        const int groups = (count + 7) / 8;
-        std::vector<__m512i> block(static_cast<std::size_t>(groups) * words);
-        for (int g = 0; g < groups; ++g) {
-            for (int w = 0; w < words; ++w) {
-                alignas(64) std::uint64_t lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int j = 0; j < 8 && g * 8 + j < count; ++j) lane[j] = query_words[which[g * 8 + j] * words + w];
-                block[static_cast<std::size_t>(g) * words + w] = _mm512_load_si512(lane);
-            }
-        }
-        switch (words) {
-            case 1: return scan_codes<1>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 2: return scan_codes<2>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 3: return scan_codes<3>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 4: return scan_codes<4>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 5: return scan_codes<5>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 6: return scan_codes<6>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 7: return scan_codes<7>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            default: return scan_codes<8>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-        }
-    }
-#endif
+// The portable and AVX2 scan of one list (scan_list): Words > 0 fixes the code's words at
+// compile time (codes of up to 64 bytes: the distance loop unrolled), 0 reads them from `words`.
+template <int Words>
+void scan_words(const CodeList& list, int code_bytes, int words_given, const std::uint64_t* query_words,
+                const int* which, int count, std::size_t k, std::vector<Kept>& kept, const RowBest& rb,
+                const int* query_bits) {
+    const int words = Words > 0 ? Words : words_given;
     // A code's distances to the queries first (scalar popcounts), then its row similarities
     // (AVX2: dice() of 8 queries at once in floats, exact as in scan_codes, and one byte-wise
     // maximum where the queries are the row's first ones in order), then the neighbour offers.
@@ -282,6 +262,46 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
             Kept& mine = kept[which[i]];
             if (distance[i] <= mine.bound_distance) offer(mine, distance[i], list.ids[c], k);
         }
+    }
+}
+
+// Scans one list for the queries `which` (count of them), keeping candidates in kept[query].
+void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_words, const int* which, int count,
+               std::size_t k, std::vector<Kept>& kept, const RowBest& rb, const int* query_bits) {
+    const int words = (code_bytes + 7) / 8;
+#if BASMA_HAMMING_AVX512
+    if (words <= 8) {
+        const int groups = (count + 7) / 8;
+        std::vector<__m512i> block(static_cast<std::size_t>(groups) * words);
+        for (int g = 0; g < groups; ++g) {
+            for (int w = 0; w < words; ++w) {
+                alignas(64) std::uint64_t lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int j = 0; j < 8 && g * 8 + j < count; ++j) lane[j] = query_words[which[g * 8 + j] * words + w];
+                block[static_cast<std::size_t>(g) * words + w] = _mm512_load_si512(lane);
+            }
+        }
+        switch (words) {
+            case 1: return scan_codes<1>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 2: return scan_codes<2>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 3: return scan_codes<3>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 4: return scan_codes<4>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 5: return scan_codes<5>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 6: return scan_codes<6>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            case 7: return scan_codes<7>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+            default: return scan_codes<8>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+        }
+    }
+#endif
+    switch (words) {
+        case 1: return scan_words<1>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 2: return scan_words<2>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 3: return scan_words<3>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 4: return scan_words<4>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 5: return scan_words<5>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 6: return scan_words<6>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 7: return scan_words<7>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        case 8: return scan_words<8>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+        default: return scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
     }
 }
 
