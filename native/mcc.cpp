@@ -422,6 +422,18 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
                         _mm512_storeu_pd(out, _mm512_fmadd_pd(wk, gv, _mm512_loadu_pd(out)));
                     }
                 }
+#elif BASMA_AVX2
+                // 4 cells at a time, the same way: the Gaussians past the span loaded as zeros,
+                // the sums loaded and stored whole (`sum` has 8 cells of slack).
+                for (int e0 = 0; e0 < span; e0 += 4) {
+                    const __m256i cells4 = _mm256_cmpgt_epi64(_mm256_set1_epi64x(span - e0), _mm256_setr_epi64x(0, 1, 2, 3));
+                    const __m256d gv = _mm256_maskload_pd(g + e0, cells4);
+                    for (int k = 0; k < nd; ++k) {
+                        double* out = sum.data() + static_cast<std::size_t>(k) * circle_cells + r0 + e0;
+                        const __m256d wk = _mm256_set1_pd(weight * directional[k]);
+                        _mm256_storeu_pd(out, _mm256_fmadd_pd(wk, gv, _mm256_loadu_pd(out)));
+                    }
+                }
 #else
                 for (int k = 0; k < nd; ++k) {
                     const double wk = weight * directional[k];
