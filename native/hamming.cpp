@@ -292,6 +292,9 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
         }
     }
 #endif
+#if BASMA_HAMMING_AVX512
+    return scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);   // codes over 64 bytes
+#else
     switch (words) {
         case 1: return scan_words<1>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
         case 2: return scan_words<2>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
@@ -303,6 +306,7 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
         case 8: return scan_words<8>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
         default: return scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
     }
+#endif
 }
 
 // Row buffers are kept between scans: allocating (and the kernel zeroing) 64 MB a thread for
