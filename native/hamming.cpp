@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #endif
 #include <stdexcept>
+#include <type_traits>
 
 #include "pool.hpp"
 
@@ -265,6 +266,23 @@ void scan_words(const CodeList& list, int code_bytes, int words_given, const std
     }
 }
 
+// f(std::integral_constant<int, words>) for words 1..8 (a kernel with the code's words fixed at
+// compile time), f(std::integral_constant<int, 0>) beyond (words read at run time).
+template <class F>
+void with_words(int words, F&& f) {
+    switch (words) {
+        case 1: return f(std::integral_constant<int, 1>{});
+        case 2: return f(std::integral_constant<int, 2>{});
+        case 3: return f(std::integral_constant<int, 3>{});
+        case 4: return f(std::integral_constant<int, 4>{});
+        case 5: return f(std::integral_constant<int, 5>{});
+        case 6: return f(std::integral_constant<int, 6>{});
+        case 7: return f(std::integral_constant<int, 7>{});
+        case 8: return f(std::integral_constant<int, 8>{});
+        default: return f(std::integral_constant<int, 0>{});
+    }
+}
+
 // Scans one list for the queries `which` (count of them), keeping candidates in kept[query].
 void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_words, const int* which, int count,
                std::size_t k, std::vector<Kept>& kept, const RowBest& rb, const int* query_bits) {
@@ -280,32 +298,17 @@ void scan_list(const CodeList& list, int code_bytes, const std::uint64_t* query_
                 block[static_cast<std::size_t>(g) * words + w] = _mm512_load_si512(lane);
             }
         }
-        switch (words) {
-            case 1: return scan_codes<1>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 2: return scan_codes<2>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 3: return scan_codes<3>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 4: return scan_codes<4>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 5: return scan_codes<5>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 6: return scan_codes<6>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            case 7: return scan_codes<7>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-            default: return scan_codes<8>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
-        }
+        with_words(words, [&](auto fixed) {   // words <= 8 here: the default case is never taken
+            constexpr int kWords = decltype(fixed)::value > 0 ? decltype(fixed)::value : 8;
+            scan_codes<kWords>(list, code_bytes, block, groups, which, count, k, kept, rb, query_bits);
+        });
+        return;
     }
-#endif
-#if BASMA_HAMMING_AVX512
-    return scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);   // codes over 64 bytes
+    scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);   // codes over 64 bytes
 #else
-    switch (words) {
-        case 1: return scan_words<1>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 2: return scan_words<2>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 3: return scan_words<3>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 4: return scan_words<4>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 5: return scan_words<5>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 6: return scan_words<6>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 7: return scan_words<7>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        case 8: return scan_words<8>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-        default: return scan_words<0>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
-    }
+    with_words(words, [&](auto fixed) {
+        scan_words<decltype(fixed)::value>(list, code_bytes, words, query_words, which, count, k, kept, rb, query_bits);
+    });
 #endif
 }
 
