@@ -100,6 +100,18 @@ inline void raise(std::uint8_t& slot, std::uint8_t value) {
     if (value > slot) slot = value;
 }
 
+// The row line of code c of `list` (null when its row is past rb.rows), after asking for the line
+// of code c + kAhead: a row's codes are spread over the lists, so lines are random and are
+// fetched a few codes before they are needed.
+inline std::uint8_t* row_line(const RowBest& rb, const CodeList& list, std::size_t c) {
+    if (c + kAhead < list.size) {
+        const std::uint64_t ahead = static_cast<std::uint64_t>(list.ids[c + kAhead]) >> rb.row_shift;
+        if (ahead < static_cast<std::uint64_t>(rb.rows)) __builtin_prefetch(rb.best + ahead * rb.stride, 0, 3);
+    }
+    const std::uint64_t row = static_cast<std::uint64_t>(list.ids[c]) >> rb.row_shift;
+    return row < static_cast<std::uint64_t>(rb.rows) ? rb.best + row * rb.stride : nullptr;
+}
+
 #if BASMA_HAMMING_AVX512
 // The queries transposed by groups of 8: block[g * words + w] holds word w of queries 8g..8g+7,
 // so one broadcast word of a code meets 8 queries in one XOR and one VPOPCNTQ. Words is a
@@ -137,15 +149,8 @@ void scan_codes(const CodeList& list, int code_bytes, const std::vector<__m512i>
         for (int w = 0; w < Words; ++w) broadcast[w] = _mm512_set1_epi64(static_cast<long long>(code[w]));
         std::uint8_t* row_best = nullptr;
         __m256 code_bits = _mm256_setzero_ps();
-        if (rb.best != nullptr && c + kAhead < list.size) {   // rows are random: fetch the line early
-            const std::uint64_t ahead = static_cast<std::uint64_t>(list.ids[c + kAhead]) >> rb.row_shift;
-            if (ahead < static_cast<std::uint64_t>(rb.rows)) {
-                _mm_prefetch(reinterpret_cast<const char*>(rb.best + ahead * rb.stride), _MM_HINT_T0);
-            }
-        }
         if (rb.best != nullptr) {
-            const std::uint64_t row = static_cast<std::uint64_t>(list.ids[c]) >> rb.row_shift;
-            if (row < static_cast<std::uint64_t>(rb.rows)) row_best = rb.best + row * rb.stride;
+            row_best = row_line(rb, list, c);
             int ones = 0;
             for (int w = 0; w < Words; ++w) ones += __builtin_popcountll(code[w]);
             code_bits = _mm256_set1_ps(static_cast<float>(ones));
@@ -220,12 +225,7 @@ void scan_words(const CodeList& list, int code_bytes, int words_given, const std
         std::uint8_t* row_best = nullptr;
         int ones = 0;
         if (rb.best != nullptr) {
-            if (c + kAhead < list.size) {                        // rows are random: fetch the line early
-                const std::uint64_t ahead = static_cast<std::uint64_t>(list.ids[c + kAhead]) >> rb.row_shift;
-                if (ahead < static_cast<std::uint64_t>(rb.rows)) __builtin_prefetch(rb.best + ahead * rb.stride, 1, 3);
-            }
-            const std::uint64_t row = static_cast<std::uint64_t>(list.ids[c]) >> rb.row_shift;
-            if (row < static_cast<std::uint64_t>(rb.rows)) row_best = rb.best + row * rb.stride;
+            row_best = row_line(rb, list, c);
             for (int w = 0; w < words; ++w) ones += __builtin_popcountll(code[w]);
         }
         for (int i = 0; i < count; ++i) {
