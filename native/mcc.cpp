@@ -561,7 +561,7 @@ void Scratch::reserve(int na, int nb) {
         column_minutia.resize(columns);
         column_max.resize(columns);
         column_best.resize(columns);
-        cleared.resize(columns);
+        column_live.resize(columns);
     }
     const int m = std::max(na, nb);
     if (static_cast<int>(rows.size()) < m + kSeedPadding) {
@@ -674,8 +674,8 @@ inline BlockCounts block_counts(const Prepared& a, int i, const Prepared::Group&
     o.both = count_both;
     o.na = FullB ? _mm512_set1_epi64(a.value_count[i]) : count_a;
     o.nb = FullA ? _mm512_loadu_si512(group.value_count.data() + k0) : count_b;
-    o.root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_i64gather_pd(o.na, root, 8);
-    o.root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + k0) : _mm512_i64gather_pd(o.nb, root, 8);
+    o.root_na = FullB ? _mm512_set1_pd(root[a.value_count[i]]) : _mm512_sqrt_pd(_mm512_cvtepi64_pd(o.na));
+    o.root_nb = FullA ? _mm512_loadu_pd(group.value_root.data() + k0) : _mm512_sqrt_pd(_mm512_cvtepi64_pd(o.nb));
     if constexpr (FullA) {
         o.matchable = _mm512_loadu_si512(group.valid_count.data() + k0);
     } else if constexpr (FullB) {
@@ -721,6 +721,13 @@ inline __m256i byte_counts(__m256i v) {
                            _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
 }
 
+// sqrt of 4 counts (0 <= x < 2^52) as doubles: x is exact as the low mantissa bits of 2^52 + x.
+// The same doubles as the square-root table (both correctly rounded).
+inline __m256d root4(__m256i x) {
+    const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
+    return _mm256_sqrt_pd(_mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(x, _mm256_castpd_si256(two52))), two52));
+}
+
 inline __m256i load4(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 template <bool FullA, bool FullB>
@@ -761,8 +768,8 @@ inline void block_counts(const Prepared& a, int i, const Prepared::Group& group,
         o.both = total_both[h];
         o.na = FullB ? _mm256_set1_epi64x(a.value_count[i]) : total_a[h];
         o.nb = FullA ? load4(group.value_count.data() + k) : total_b[h];
-        o.root_na = FullB ? _mm256_set1_pd(root[a.value_count[i]]) : _mm256_i64gather_pd(root, o.na, 8);
-        o.root_nb = FullA ? _mm256_loadu_pd(group.value_root.data() + k) : _mm256_i64gather_pd(root, o.nb, 8);
+        o.root_na = FullB ? _mm256_set1_pd(root[a.value_count[i]]) : root4(o.na);
+        o.root_nb = FullA ? _mm256_loadu_pd(group.value_root.data() + k) : root4(o.nb);
         if constexpr (FullA) {
             o.matchable = load4(group.valid_count.data() + k);
         } else if constexpr (FullB) {
@@ -913,7 +920,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                     const HalfCounts& c = counts[h];
                     const __m256i nx = _mm256_sub_epi64(_mm256_add_epi64(c.na, c.nb), _mm256_slli_epi64(c.both, 1));
                     const __m256d value = _mm256_sub_pd(
-                        _mm256_set1_pd(1.0), _mm256_div_pd(_mm256_i64gather_pd(root, nx, 8), _mm256_add_pd(c.root_na, c.root_nb)));
+                        _mm256_set1_pd(1.0), _mm256_div_pd(root4(nx), _mm256_add_pd(c.root_na, c.root_nb)));
                     // Lanes inside the window, with enough matchable cells and a non-empty masked
                     // vector on both sides, directions within delta_theta (eq. 17's gate).
                     __m256i keep = _mm256_cmpgt_epi64(_mm256_set1_epi64x(end - k), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -950,7 +957,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                 const __m512d root_na = counts.root_na, root_nb = counts.root_nb;
                 const __m512i nx = _mm512_sub_epi64(_mm512_add_epi64(na, nb), _mm512_slli_epi64(both, 1));
                 const __m512d value = _mm512_sub_pd(
-                    _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_i64gather_pd(nx, root, 8), _mm512_add_pd(root_na, root_nb)));
+                    _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_sqrt_pd(_mm512_cvtepi64_pd(nx)), _mm512_add_pd(root_na, root_nb)));
                 // Lanes inside the window, with enough matchable cells and a non-empty masked
                 // vector on both sides (then the similarity is > 0), directions within delta_theta.
                 __mmask8 keep = static_cast<__mmask8>(end - k0 >= lanes ? 0xFF : (1u << (end - k0)) - 1u);
@@ -986,6 +993,60 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
 
 namespace {
 
+// The largest entry of every column of Gamma over the rows live[0 .. lives) and its row (ties:
+// the first such row), for the seed selection.
+#if BASMA_AVX512_POPCNT
+// V vectors of 8 columns from column q0 on, their maxima kept in registers over the rows.
+template <int V>
+void column_maxima_block(const std::int64_t* gamma, int stride, int q0, const int* live, int lives,
+                         std::int64_t* column_max, std::int64_t* column_best) {
+    __m512i top[V], best[V];
+    for (int v = 0; v < V; ++v) top[v] = best[v] = _mm512_setzero_si512();
+    for (int l = 0; l < lives; ++l) {
+        const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(live[l]) * stride + q0;
+        const __m512i r = _mm512_set1_epi64(live[l]);
+        for (int v = 0; v < V; ++v) {
+            const __m512i x = _mm512_loadu_si512(row + 8 * v);
+            best[v] = _mm512_mask_mov_epi64(best[v], _mm512_cmpgt_epi64_mask(x, top[v]), r);
+            top[v] = _mm512_max_epi64(x, top[v]);
+        }
+    }
+    for (int v = 0; v < V; ++v) {
+        _mm512_storeu_si512(column_max + q0 + 8 * v, top[v]);
+        _mm512_storeu_si512(column_best + q0 + 8 * v, best[v]);
+    }
+}
+#endif
+
+void column_maxima(const std::int64_t* gamma, int stride, const int* live, int lives, std::int64_t* column_max,
+                   std::int64_t* column_best) {
+#if BASMA_AVX512_POPCNT
+    for (int q0 = 0; q0 < stride; q0 += 64) {       // stride: a multiple of 8
+        switch (std::min(8, (stride - q0) / 8)) {
+            case 1: column_maxima_block<1>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 2: column_maxima_block<2>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 3: column_maxima_block<3>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 4: column_maxima_block<4>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 5: column_maxima_block<5>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 6: column_maxima_block<6>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            case 7: column_maxima_block<7>(gamma, stride, q0, live, lives, column_max, column_best); break;
+            default: column_maxima_block<8>(gamma, stride, q0, live, lives, column_max, column_best); break;
+        }
+    }
+#else
+    std::fill(column_max, column_max + stride, 0);
+    for (int l = 0; l < lives; ++l) {
+        const int r = live[l];
+        const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+        for (int q = 0; q < stride; ++q) {
+            const bool above = row[q] > column_max[q];
+            column_max[q] = above ? row[q] : column_max[q];
+            column_best[q] = above ? r : column_best[q];
+        }
+    }
+#endif
+}
+
 // Greedy one-to-one selection of the n_R seed pairs in decreasing local similarity (LGS of
 // MCC section 5.1; ties by row-major position, i.e. by (probe, candidate) minutia), computed
 // without sorting Gamma: with a strict order on the entries, the greedy matching is the one
@@ -1005,27 +1066,29 @@ namespace {
     int picked = 0;
     std::int64_t* column_max = s.column_max.data();
     std::int64_t* column_best = s.column_best.data();
-    // The largest entry of a row (ties: the lowest candidate minutia), or -1 for an empty row.
+    // Columns taken are not cleared in Gamma but masked: column_live[q] is all ones while
+    // column q is free, 0 once taken.
+    std::int64_t* column_live = s.column_live.data();
+    std::fill(column_live, column_live + stride, -1);
+    // The largest entry of a row in the free columns (ties: the lowest candidate minutia), or -1 for an empty row.
     auto row_top = [&](int r) {
         const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
         std::int64_t top = 0;
-        for (int q = 0; q < stride; ++q) top = std::max(top, row[q]);
+        for (int q = 0; q < stride; ++q) top = std::max(top, row[q] & column_live[q]);
         if (top == 0) return -1;
         std::int64_t lowest = kNone;
-        for (int q = 0; q < stride; ++q) lowest = std::min(lowest, row[q] == top ? minutia[q] : kNone);
+        for (int q = 0; q < stride; ++q) lowest = std::min(lowest, (row[q] & column_live[q]) == top ? minutia[q] : kNone);
         return s.column_of[lowest];
     };
-    std::uint8_t* cleared = reinterpret_cast<std::uint8_t*>(s.cleared.data());
-    std::fill(cleared, cleared + stride, 0);
     bool first_round = true;
     while (lives > 0) {
         // Row maxima: every row in the first round, then the rows whose largest entry was in a
-        // column cleared since (entries only disappear, so the others keep theirs); rows left
+        // column taken since (entries only disappear, so the others keep theirs); rows left
         // without entries leave.
         int kept = 0;
         for (int l = 0; l < lives; ++l) {
             const int r = s.live[l];
-            if (first_round || cleared[s.row_best[r]]) {
+            if (first_round || !column_live[s.row_best[r]]) {
                 s.row_best[r] = row_top(r);
                 if (s.row_best[r] < 0) continue;
             }
@@ -1034,18 +1097,10 @@ namespace {
         first_round = false;
         lives = kept;
         if (lives == 0) break;
-        // The largest entry of every column over the live rows (ties: the lowest row).
-        std::fill(column_max, column_max + stride, 0);
-        for (int l = 0; l < lives; ++l) {
-            const int r = s.live[l];
-            const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
-            for (int q = 0; q < stride; ++q) {
-                const bool above = row[q] > column_max[q];
-                column_max[q] = above ? row[q] : column_max[q];
-                column_best[q] = above ? r : column_best[q];
-            }
-        }
-        // Locally dominant entries are taken; their rows leave, their columns are cleared.
+        // The largest entry of every column over the live rows (ties: the lowest row). Taken
+        // columns get values too, but no live row's largest entry is in one.
+        column_maxima(gamma, stride, s.live.data(), lives, column_max, column_best);
+        // Locally dominant entries are taken; their rows leave, their columns are masked.
         kept = 0;
         const int before = picked;
         for (int l = 0; l < lives; ++l) {
@@ -1061,11 +1116,7 @@ namespace {
             }
         }
         lives = kept;
-        for (int t = before; t < picked; ++t) {
-            const int q = s.picked_column[t];
-            cleared[q] = 1;
-            for (int l = 0; l < lives; ++l) gamma[static_cast<std::ptrdiff_t>(s.live[l]) * stride + q] = 0;
-        }
+        for (int t = before; t < picked; ++t) column_live[s.picked_column[t]] = 0;
     }
     // The greedy order: value descending, then (row, candidate minutia) ascending.
     int* order = s.order.data();
@@ -1124,10 +1175,9 @@ struct FloatLanes {
 };
 
 // Row t of the compatibilities, L::width seed pairs k at a time (see compatibility()).
-template <class L>
+template <class L, class Radial>
 void compatibility_row(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
-                       const float* delta, const int* rows, const int* cols, const float* rad_a, const float* rad_b,
-                       int t, int nr, float* rho_t) {
+                       const float* delta, const Radial& radial, int t, int nr, float* rho_t) {
     using V = typename L::V;
     const V axt = L::set(ax[t]), ayt = L::set(ay[t]), bxt = L::set(bx[t]), byt = L::set(by[t]);
     const V deltat = L::set(delta[t]), one = L::set(1.0f);
@@ -1163,10 +1213,38 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         const V dxb = L::sub(L::loadu(bx + k), bxt), dyb = L::sub(L::loadu(by + k), byt);
         const V d1 = L::abs(L::sub(L::sqrt(L::fmadd(dxa, dxa, L::mul(dya, dya))), L::sqrt(L::fmadd(dxb, dxb, L::mul(dyb, dyb)))));
         const V d2 = wrapped_abs(L::sub(deltat, L::loadu(delta + k)));
-        const V d3 = wrapped_abs(L::sub(L::gather(rad_a, rows + k), L::gather(rad_b, cols + k)));
+        const V d3 = wrapped_abs(radial(k));
         const V denominator = L::mul(L::mul(term(d1, mu1, tau1), term(d2, mu2, tau2)), term(d3, mu3, tau3));
         L::storeu(rho_t + k, L::div(one, denominator));
     }
+}
+#endif
+
+#if BASMA_AVX512_POPCNT
+// compatibility_row with the two radial rows (rows[t] of a, cols[t] of b) held in 2 P registers
+// each (up to 32 P entries, zeros past n): a lane's entry is picked from the 32-entry register
+// pair its index's bits 5 and up name (vpermt2ps), instead of a 16-lane gather.
+template <int P>
+void compatibility_row_in_registers(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
+                                    const float* delta, const int* rows, const int* cols, const float* rad_a, int na,
+                                    const float* rad_b, int nb, int t, int nr, float* rho_t) {
+    __m512 ra[2 * P], rb[2 * P];
+    for (int c = 0; c < 2 * P; ++c) {
+        auto mask = [c](int n) { return static_cast<__mmask16>((1u << std::min(std::max(n - 16 * c, 0), 16)) - 1u); };
+        ra[c] = _mm512_maskz_loadu_ps(mask(na), rad_a + 16 * c);
+        rb[c] = _mm512_maskz_loadu_ps(mask(nb), rad_b + 16 * c);
+    }
+    auto pick = [](const __m512 (&r)[2 * P], __m512i index) {
+        __m512 out = _mm512_permutex2var_ps(r[0], index, r[1]);
+        const __m512i pair = _mm512_srli_epi32(index, 5);
+        for (int c = 1; c < P; ++c) {
+            out = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(pair, _mm512_set1_epi32(c)), out,
+                                       _mm512_permutex2var_ps(r[2 * c], index, r[2 * c + 1]));
+        }
+        return out;
+    };
+    auto radial = [&](int k) { return _mm512_sub_ps(pick(ra, _mm512_loadu_si512(rows + k)), pick(rb, _mm512_loadu_si512(cols + k))); };
+    compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
 }
 #endif
 
@@ -1197,12 +1275,33 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         ax[k] = ay[k] = bx[k] = by[k] = delta[k] = 0.0f;
         s.rows[k] = s.cols[k] = 0;
     }
+#if BASMA_AVX512_POPCNT
+    const int pairs = (std::max(a.n, b.n) + 31) / 32;     // 32-entry register pairs per radial row
+#endif
     for (int t = 0; t < nr; ++t) {
         const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;
         const float* rad_b = b.radial.data() + static_cast<std::size_t>(cols[t]) * b.n;
         float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
-#if BASMA_AVX512_POPCNT || BASMA_AVX2
-        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, rows, cols, rad_a, rad_b, t, nr, rho_t);
+#if BASMA_AVX512_POPCNT
+        if (t + 1 < nr) {          // the next rows' radial angles: a candidate's table is seldom in cache
+            const char* next_a = reinterpret_cast<const char*>(a.radial.data() + static_cast<std::size_t>(rows[t + 1]) * a.n);
+            const char* next_b = reinterpret_cast<const char*>(b.radial.data() + static_cast<std::size_t>(cols[t + 1]) * b.n);
+            for (int offset = 0; offset < a.n * 4; offset += 64) _mm_prefetch(next_a + offset, _MM_HINT_T0);
+            for (int offset = 0; offset < b.n * 4; offset += 64) _mm_prefetch(next_b + offset, _MM_HINT_T0);
+        }
+        switch (pairs) {
+            case 1: compatibility_row_in_registers<1>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 2: compatibility_row_in_registers<2>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 3: compatibility_row_in_registers<3>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 4: compatibility_row_in_registers<4>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            default: {
+                auto radial = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
+                compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
+            }
+        }
+#elif BASMA_AVX2
+        auto radial = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
+        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
 #else
         for (int k = 0; k < nr; ++k) {
             const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
