@@ -171,6 +171,7 @@ py::array_t<float> score_many(const basma::Prepared& probe, const py::sequence& 
             for (std::size_t start; (start = next.fetch_add(chunk)) < n;) {
                 const std::size_t stop = std::min(n, start + chunk);
                 for (std::size_t i = start; i < stop; ++i) {
+                    if (i + 1 < stop) basma::prefetch(*items[i + 1]);     // the next candidate, while this one is scored
                     result[i] = static_cast<float>(basma::score(probe, *items[i], scratch));
                 }
             }

@@ -571,7 +571,6 @@ void Scratch::reserve(int na, int nb) {
         picked_row.resize(m);
         picked_column.resize(m);
         picked_value.resize(m);
-        order.resize(m);
         rows.resize(m + kSeedPadding);
         cols.resize(m + kSeedPadding);
         lambda0.resize(m);
@@ -582,6 +581,38 @@ void Scratch::reserve(int na, int nb) {
         rho.resize(static_cast<std::size_t>(m) * m + kSeedPadding);
         for (auto* v : {&seed_ax, &seed_ay, &seed_bx, &seed_by, &seed_delta}) v->resize(m + kSeedPadding);
     }
+}
+
+namespace {
+inline void prefetch_bytes(const void* data, std::size_t bytes) {
+    const char* p = static_cast<const char*>(data);
+    for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 2);   // to L2 (T1): faster here than to L1
+}
+template <class T>
+inline void prefetch_vector(const std::vector<T>& v) { prefetch_bytes(v.data(), v.size() * sizeof(T)); }
+}  // namespace
+
+void prefetch(const Prepared& t) {
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+    for (const Prepared::Group& group : t.groups) {
+        if (group.bits) prefetch_bytes(group.bits.get(), static_cast<std::size_t>(t.model->words) * (group.full ? 1 : 2) * group.stride * 8);
+        prefetch_vector(group.sorted_angle);
+        prefetch_vector(group.value_count);
+        prefetch_vector(group.valid_count);
+        prefetch_vector(group.value_root);
+        prefetch_vector(group.by_angle);
+    }
+#else
+    prefetch_bytes(t.bits.get(), static_cast<std::size_t>(t.n) * 2 * t.model->words * 8);
+    prefetch_vector(t.sorted_angle);
+    prefetch_vector(t.by_angle);
+    prefetch_vector(t.value_count);
+    prefetch_vector(t.valid_count);
+#endif
+    prefetch_vector(t.radial);
+    prefetch_vector(t.X);
+    prefetch_vector(t.Y);
+    prefetch_vector(t.angled);
 }
 
 void local_similarities(const Prepared& a, const Prepared& b, double* out) {
@@ -599,6 +630,33 @@ void local_similarities(const Prepared& a, const Prepared& b, double* out) {
 
 namespace {
 
+// The entries of sorted[0 .. n) below value (OrEqual: not above it), i.e. the position
+// std::lower_bound (std::upper_bound) finds. The SIMD builds count them with vector compares: a
+// binary search's branches are taken at random, about half of them mispredicted, and each
+// probe cylinder looks up two windows. Their arrays hold at least n + 8 entries (Prepared::Group).
+template <bool OrEqual>
+inline int count_below(const double* sorted, int n, double value) {
+#if BASMA_AVX512_POPCNT
+    const __m512d v = _mm512_set1_pd(value);
+    int count = 0;
+    for (int k = 0; k < n; k += 8) {
+        const __mmask8 lanes = static_cast<__mmask8>((1u << std::min(n - k, 8)) - 1u);
+        count += __builtin_popcount(_mm512_mask_cmp_pd_mask(lanes, _mm512_loadu_pd(sorted + k), v, OrEqual ? _CMP_LE_OQ : _CMP_LT_OQ));
+    }
+    return count;
+#elif BASMA_AVX2
+    const __m256d v = _mm256_set1_pd(value);
+    int count = 0;
+    for (int k = 0; k < n; k += 4) {
+        const int below = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(sorted + k), v, OrEqual ? _CMP_LE_OQ : _CMP_LT_OQ));
+        count += __builtin_popcount(static_cast<unsigned>(below) & ((1u << std::min(n - k, 4)) - 1u));
+    }
+    return count;
+#else
+    return static_cast<int>((OrEqual ? std::upper_bound(sorted, sorted + n, value) : std::lower_bound(sorted, sorted + n, value)) - sorted);
+#endif
+}
+
 // Positions [first, last) of a direction order (sorted, nb entries) whose direction is within delta_theta of
 // theta, as at most two ranges (the window may wrap around 2 pi). A superset by 1e-9 rad; the
 // exact test of eq. 17 is applied per lane.
@@ -611,15 +669,14 @@ int direction_window(const double* sorted, int nb, double theta, double limit, i
     double lo = theta - limit - 1e-9;
     if (lo < 0) lo += kTwoPi;
     const double hi = lo + 2 * limit + 2e-9;
-    const double* end = sorted + nb;
-    first[0] = static_cast<int>(std::lower_bound(sorted, end, lo) - sorted);
+    first[0] = count_below<false>(sorted, nb, lo);
     if (hi < kTwoPi) {
-        last[0] = static_cast<int>(std::upper_bound(sorted + first[0], end, hi) - sorted);
+        last[0] = std::max(first[0], count_below<true>(sorted, nb, hi));
         return 1;
     }
     last[0] = nb;                                       // the window wraps around 2 pi
     first[1] = 0;
-    last[1] = std::min(first[0], static_cast<int>(std::upper_bound(sorted, end, hi - kTwoPi) - sorted));
+    last[1] = std::min(first[0], count_below<true>(sorted, nb, hi - kTwoPi));
     return 2;
 }
 
@@ -832,8 +889,17 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     for (int q = columns; q < s.stride; ++q) s.column_minutia[q] = std::numeric_limits<std::int64_t>::max();
     for (int q = 0; q < columns; ++q) s.column_of[s.column_minutia[q]] = q;
     std::fill(s.gamma.begin(), s.gamma.begin() + static_cast<std::size_t>(a.n) * s.stride, 0);
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+    // The probe's usable cylinders in increasing direction: consecutive rows then have nearly
+    // the same windows and block counts, and the loops' branches are predicted far better than
+    // in minutia order (measured: the local similarities about 10 % faster; full cylinders
+    // first, then the others, was slower than either).
+    for (int u = 0; u < a.usable_count; ++u) {
+        const int i = a.by_angle[u];
+#else
     for (int i = 0; i < a.n; ++i) {
         if (!a.usable[i]) continue;
+#endif
         const double theta = a.angled[i];
         int first[2], last[2];
         std::uint64_t* row = s.gamma.data() + static_cast<std::size_t>(i) * s.stride;
@@ -960,7 +1026,7 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
                     _mm512_set1_pd(1.0), _mm512_div_pd(_mm512_sqrt_pd(_mm512_cvtepi64_pd(nx)), _mm512_add_pd(root_na, root_nb)));
                 // Lanes inside the window, with enough matchable cells and a non-empty masked
                 // vector on both sides (then the similarity is > 0), directions within delta_theta.
-                __mmask8 keep = static_cast<__mmask8>(end - k0 >= lanes ? 0xFF : (1u << (end - k0)) - 1u);
+                __mmask8 keep = static_cast<__mmask8>((1u << std::min(end - k0, lanes)) - 1u);
                 keep &= _mm512_cmp_pd_mask(_mm512_cvtepi64_pd(matchable), _mm512_set1_pd(min_matchable), _CMP_GE_OQ);
                 keep &= _mm512_cmpgt_epi64_mask(na, _mm512_setzero_si512());
                 keep &= _mm512_cmpgt_epi64_mask(nb, _mm512_setzero_si512());
@@ -1103,37 +1169,36 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
         // Locally dominant entries are taken; their rows leave, their columns are masked.
         kept = 0;
         const int before = picked;
-        for (int l = 0; l < lives; ++l) {
+        for (int l = 0; l < lives; ++l) {              // both outcomes written, one kept: no branch
             const int r = s.live[l];
             const int q = s.row_best[r];
-            if (column_best[q] == r) {
-                s.picked_row[picked] = r;
-                s.picked_column[picked] = q;
-                s.picked_value[picked] = static_cast<std::uint64_t>(gamma[static_cast<std::ptrdiff_t>(r) * stride + q]);
-                ++picked;
-            } else {
-                s.live[kept++] = r;
-            }
+            const bool taken = column_best[q] == r;
+            s.picked_row[picked] = r;
+            s.picked_column[picked] = q;
+            s.picked_value[picked] = static_cast<std::uint64_t>(gamma[static_cast<std::ptrdiff_t>(r) * stride + q]);
+            picked += taken;
+            s.live[kept] = r;
+            kept += !taken;
         }
         lives = kept;
         for (int t = before; t < picked; ++t) column_live[s.picked_column[t]] = 0;
     }
-    // The greedy order: value descending, then (row, candidate minutia) ascending.
-    int* order = s.order.data();
-    for (int t = 0; t < picked; ++t) order[t] = t;
-    const std::uint64_t* value = s.picked_value.data();
-    auto before = [&](int l, int r) {
-        if (value[l] != value[r]) return value[l] > value[r];
-        if (s.picked_row[l] != s.picked_row[r]) return s.picked_row[l] < s.picked_row[r];
-        return minutia[s.picked_column[l]] < minutia[s.picked_column[r]];
-    };
-    std::sort(order, order + picked, before);
+    // The greedy order: value descending, then row ascending (a strict order: each row is taken
+    // once). Each pair goes to its rank, the number of pairs before it, counted over all pairs:
+    // no comparison sort, whose branches go either way at random.
+    const std::int64_t* value = reinterpret_cast<const std::int64_t*>(s.picked_value.data());
+    const int* picked_row = s.picked_row.data();
     const int nr = std::min(picked, want);
-    for (int k = 0; k < nr; ++k) {
-        const int t = order[k];
-        s.rows[k] = s.picked_row[t];
-        s.cols[k] = static_cast<int>(minutia[s.picked_column[t]]);
-        std::memcpy(&s.lambda0[k], &value[t], sizeof(double));
+    for (int t = 0; t < picked; ++t) {
+        const std::int64_t v = value[t];
+        const int row = picked_row[t];
+        int rank = 0;
+        for (int u = 0; u < picked; ++u) rank += (value[u] > v) | ((value[u] == v) & (picked_row[u] < row));
+        if (rank < nr) {
+            s.rows[rank] = row;
+            s.cols[rank] = static_cast<int>(minutia[s.picked_column[t]]);
+            std::memcpy(&s.lambda0[rank], &value[t], sizeof(double));
+        }
     }
     return nr;
 }

@@ -116,6 +116,11 @@ struct Prepared {
 Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const double* y,
                  const float* angle, int n);
 
+// Ask the CPU to bring a prepared template's search form toward the cache (prefetch hints only):
+// a batch scorer calls it for the next candidate while it scores the current one, whose data is
+// otherwise fetched from memory or the last-level cache line by line as the kernels reach it.
+void prefetch(const Prepared& t);
+
 // Per-thread working memory for score(); sized on first use, reused afterwards.
 struct Scratch {
     // Gamma (MCC eq. 17) as a dense matrix: row i holds probe minutia i, `stride` columns a
@@ -128,7 +133,7 @@ struct Scratch {
     std::vector<int> column_of;
     std::vector<std::int64_t> column_max, column_best;   // the seed selection's column maxima
     std::vector<std::int64_t> column_live;               // ... and its free columns (all ones) and taken ones (0)
-    std::vector<int> live, row_best, picked_row, picked_column, order;
+    std::vector<int> live, row_best, picked_row, picked_column;
     std::vector<std::uint64_t> picked_value;
     // The seeds, in decreasing similarity; these arrays and rho have kSeedPadding entries of
     // slack (the compatibility kernel reads and writes whole vectors).
