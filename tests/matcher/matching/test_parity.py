@@ -226,6 +226,23 @@ def test_scores_of_random_pairs(name):
     assert np.mean(diff <= 1e-5) >= 0.95
 
 
+@pytest.mark.parametrize("sizes", [(30, 60), (90, 100), (120, 125), (170, 60)])
+def test_scores_of_large_templates(sizes):
+    # The AVX-512 compatibilities hold the two radial-angle rows a seed reads in registers, one
+    # to four pairs of registers for templates of up to 32, 64, 96, 128 minutiae, and gather
+    # beyond: each size class against the reference, mated and independent pairs.
+    rng = np.random.default_rng(sum(sizes))
+    templates = {}
+    for i in range(3):
+        a = random_template(rng, sizes[0], ("uniform", "clustered")[i % 2])
+        templates[2 * i] = a
+        templates[2 * i + 1] = mated(rng, a) if i < 2 else random_template(rng, sizes[1])
+    diff, expected = score_differences(templates, [(2 * i, 2 * i + 1) for i in range(3)], DEFAULT)
+    assert np.count_nonzero(expected > 0.1) >= 2
+    assert diff.max() <= 1e-3
+    assert np.median(diff) <= 1e-5
+
+
 @pytest.mark.dataset
 @pytest.mark.parametrize("name", ["default", "coarse"])
 def test_scores_of_real_pairs(db1_templates, name):
