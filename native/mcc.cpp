@@ -1347,6 +1347,10 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
         const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;
         const float* rad_b = b.radial.data() + static_cast<std::size_t>(cols[t]) * b.n;
         float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+        // The radial angles of L::width pairs by gathers (AVX2: scalar loads).
+        auto gathered = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
+#endif
 #if BASMA_AVX512_POPCNT
         if (t + 1 < nr) {          // the next rows' radial angles: a candidate's table is seldom in cache
             const char* next_a = reinterpret_cast<const char*>(a.radial.data() + static_cast<std::size_t>(rows[t + 1]) * a.n);
@@ -1359,14 +1363,10 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
             case 2: compatibility_row_in_registers<2>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
             case 3: compatibility_row_in_registers<3>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
             case 4: compatibility_row_in_registers<4>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
-            default: {
-                auto radial = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
-                compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
-            }
+            default: compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, gathered, t, nr, rho_t);   // over 128 minutiae
         }
 #elif BASMA_AVX2
-        auto radial = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
-        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
+        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, gathered, t, nr, rho_t);
 #else
         for (int k = 0; k < nr; ++k) {
             const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
