@@ -584,18 +584,21 @@ void Scratch::reserve(int na, int nb) {
 }
 
 namespace {
+// Read hints for every cache line of [data, data + bytes): Locality 3 to L1 (T0), 2 to L2 (T1).
+template <int Locality>
 inline void prefetch_bytes(const void* data, std::size_t bytes) {
     const char* p = static_cast<const char*>(data);
-    for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 2);   // to L2 (T1): faster here than to L1
+    for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, Locality);
 }
+// A next candidate's arrays go to L2 (T1): faster here than to L1.
 template <class T>
-inline void prefetch_vector(const std::vector<T>& v) { prefetch_bytes(v.data(), v.size() * sizeof(T)); }
+inline void prefetch_vector(const std::vector<T>& v) { prefetch_bytes<2>(v.data(), v.size() * sizeof(T)); }
 }  // namespace
 
 void prefetch(const Prepared& t) {
 #if BASMA_AVX512_POPCNT || BASMA_AVX2
     for (const Prepared::Group& group : t.groups) {
-        if (group.bits) prefetch_bytes(group.bits.get(), static_cast<std::size_t>(t.model->words) * (group.full ? 1 : 2) * group.stride * 8);
+        if (group.bits) prefetch_bytes<2>(group.bits.get(), static_cast<std::size_t>(t.model->words) * (group.full ? 1 : 2) * group.stride * 8);
         prefetch_vector(group.sorted_angle);
         prefetch_vector(group.value_count);
         prefetch_vector(group.valid_count);
@@ -603,7 +606,7 @@ void prefetch(const Prepared& t) {
         prefetch_vector(group.by_angle);
     }
 #else
-    prefetch_bytes(t.bits.get(), static_cast<std::size_t>(t.n) * 2 * t.model->words * 8);
+    prefetch_bytes<2>(t.bits.get(), static_cast<std::size_t>(t.n) * 2 * t.model->words * 8);
     prefetch_vector(t.sorted_angle);
     prefetch_vector(t.by_angle);
     prefetch_vector(t.value_count);
@@ -724,8 +727,8 @@ inline BlockCounts block_counts(const Prepared& a, int i, const Prepared::Group&
             count_b = _mm512_add_epi64(count_b, _mm512_popcnt_epi64(_mm512_and_si512(cb, ma)));
         }
     }
-    // The norms sqrt(|c_a|b|), sqrt(|c_b|a|) from the square-root table (the same doubles as
-    // std::sqrt), stored ones where a count is stored.
+    // The norms sqrt(|c_a|b|), sqrt(|c_b|a|): vector square roots of the counts (the same doubles
+    // as the model's square-root table), stored ones where a count is stored.
     const double* root = model.root.data();
     BlockCounts o;
     o.both = count_both;
@@ -1352,11 +1355,9 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
         auto gathered = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
 #endif
 #if BASMA_AVX512_POPCNT
-        if (t + 1 < nr) {          // the next rows' radial angles: a candidate's table is seldom in cache
-            const char* next_a = reinterpret_cast<const char*>(a.radial.data() + static_cast<std::size_t>(rows[t + 1]) * a.n);
-            const char* next_b = reinterpret_cast<const char*>(b.radial.data() + static_cast<std::size_t>(cols[t + 1]) * b.n);
-            for (int offset = 0; offset < a.n * 4; offset += 64) _mm_prefetch(next_a + offset, _MM_HINT_T0);
-            for (int offset = 0; offset < b.n * 4; offset += 64) _mm_prefetch(next_b + offset, _MM_HINT_T0);
+        if (t + 1 < nr) {          // the next rows' radial angles, to L1: a candidate's table is seldom in cache
+            prefetch_bytes<3>(a.radial.data() + static_cast<std::size_t>(rows[t + 1]) * a.n, a.n * sizeof(float));
+            prefetch_bytes<3>(b.radial.data() + static_cast<std::size_t>(cols[t + 1]) * b.n, b.n * sizeof(float));
         }
         switch (pairs) {
             case 1: compatibility_row_in_registers<1>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
