@@ -31,6 +31,9 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 2.0 * kPi;
+constexpr double kLn2 = 0.69314718055994530942;
+// 2^f = e^(f ln 2) by its Taylor polynomial: coefficient k is ln(2)^k / k!.
+constexpr float kExp2Poly[7] = {1.0f, 0.69314718f, 0.24022651f, 0.05550411f, 0.00961813f, 0.00133336f, 0.00015404f};
 // d_phi(a, b) of MCC eq. 9: a - b wrapped into [-pi, pi). Every caller passes angles in
 // [-pi, 2 pi), so a difference is within (-3 pi, 3 pi) and one correction step suffices.
 inline double angle_diff(double a, double b) {
@@ -1214,9 +1217,10 @@ struct FloatLanes {
     static constexpr int width = 16;
     BASMA_COMMON_LANE_OPS(_mm512, ps, float)
     static V abs(V x) { return _mm512_abs_ps(x); }
-    static V round(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
-    static V pow2(V r, V n) { return _mm512_scalef_ps(r, n); }   // r * 2^n
+    static V rcp(V x) { return _mm512_rcp14_ps(x); }       // 1 / x to 2^-14 relative
+    static V add_exponent(V r, V t) {   // r * 2^(t's low bits as an integer), no overflow
+        return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(r), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+    }
     static V loadu(const float* p) { return _mm512_loadu_ps(p); }
     static V gather(const float* base, const int* index) {
         return _mm512_i32gather_ps(_mm512_loadu_si512(index), base, 4);
@@ -1227,11 +1231,9 @@ struct FloatLanes {
     static constexpr int width = 8;
     BASMA_COMMON_LANE_OPS(_mm256, ps, float)
     static V abs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
-    static V round(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
-    static V pow2(V r, V n) {                                          // r * 2^n, |n| <= 126
-        const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-        return _mm256_mul_ps(r, _mm256_castsi256_ps(bits));
+    static V rcp(V x) { return _mm256_rcp_ps(x); }         // 1 / x to 1.5 * 2^-12 relative
+    static V add_exponent(V r, V t) {   // r * 2^(t's low bits as an integer), no overflow
+        return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(r), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
     }
     static V loadu(const float* p) { return _mm256_loadu_ps(p); }
     static V gather(const float* base, const int* index) {   // scalar loads: vgatherdps is slow on AMD Zen
@@ -1249,29 +1251,38 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
     using V = typename L::V;
     const V axt = L::set(ax[t]), ayt = L::set(ay[t]), bxt = L::set(bx[t]), byt = L::set(by[t]);
     const V deltat = L::set(delta[t]), one = L::set(1.0f);
-    auto exp = [](V x) {    // e^x to about 2e-7 relative: 2^n * e^(f ln 2), |f| <= 1/2
-        x = L::min(L::max(x, L::set(-87.0f)), L::set(87.0f));
-        const V y = L::mul(x, L::set(1.4426950408889634f));
-        const V n = L::round(y);
-        const V z = L::mul(L::sub(y, n), L::set(0.6931471805599453f));
-        V r = L::fmadd(z, L::set(1.0f / 720), L::set(1.0f / 120));
-        r = L::fmadd(r, z, L::set(1.0f / 24));
-        r = L::fmadd(r, z, L::set(1.0f / 6));
-        r = L::fmadd(r, z, L::set(0.5f));
-        r = L::fmadd(r, z, L::set(1.0f));
-        r = L::fmadd(r, z, L::set(1.0f));
-        return L::pow2(r, n);
+    // 1 + e^(-tau (d - mu)) = 1 + 2^y, y = a d + b: y's integer part n by the round-to-nearest
+    // of a float add (t = y + 1.5 * 2^23 holds n in its low mantissa bits), 2^(y - n) by its
+    // Taylor polynomial (|y - n| <= 1/2: to about 2e-7 relative), times 2^n by an
+    // integer add to the exponent bits. y is clamped to [-60, 100] (below, 1 + 2^y is 1 in
+    // floats) and the product of the three terms to 2^120, so that its reciprocal is a normal
+    // float: rho is then at least 2^-120 where it would be smaller, which changes no
+    // relaxation sum in doubles (a larger floor would: pairs without support tie on their
+    // efficiency, and the ties' order picks the pairs of eq. 23). No divide, round or scale
+    // instruction: those were the slow part of this kernel.
+    const V magic = L::set(12582912.0f);
+    auto term = [&](V d, V slope, V offset) {
+        const V y = L::min(L::max(L::fmadd(d, slope, offset), L::set(-60.0f)), L::set(100.0f));
+        const V t = L::add(y, magic);
+        const V f = L::sub(y, L::sub(t, magic));
+        V r = L::fmadd(f, L::set(kExp2Poly[6]), L::set(kExp2Poly[5]));
+        r = L::fmadd(r, f, L::set(kExp2Poly[4]));
+        r = L::fmadd(r, f, L::set(kExp2Poly[3]));
+        r = L::fmadd(r, f, L::set(kExp2Poly[2]));
+        r = L::fmadd(r, f, L::set(kExp2Poly[1]));
+        r = L::fmadd(r, f, L::set(1.0f));
+        return L::add(one, L::add_exponent(r, t));
     };
-    auto term = [&](V d, V mu, V minus_tau) {   // 1 + exp(-tau (d - mu))
-        return L::add(one, exp(L::mul(minus_tau, L::sub(d, mu))));
-    };
-    auto as_lanes = [](double x) { return L::set(static_cast<float>(x)); };
-    const V mu1 = as_lanes(p.distance_mu_px), mu2 = as_lanes(p.direction_mu_rad), mu3 = as_lanes(p.radial_mu_rad);
-    const V tau1 = as_lanes(-p.distance_tau), tau2 = as_lanes(-p.direction_tau), tau3 = as_lanes(-p.radial_tau);
-    const V pi = L::set(static_cast<float>(kPi)), two_pi = L::set(static_cast<float>(kTwoPi));
-    auto wrapped_abs = [&](V x) {   // |x wrapped into [-pi, pi)|
-        const V turns = L::floor(L::mul(L::add(x, pi), L::set(1.0f / static_cast<float>(kTwoPi))));
-        return L::abs(L::fnmadd(turns, two_pi, x));
+    // -tau (d - mu) in base 2: slope -tau / ln 2, offset tau mu / ln 2.
+    auto slope = [](double tau) { return L::set(static_cast<float>(-tau / kLn2)); };
+    auto offset = [](double tau, double mu) { return L::set(static_cast<float>(tau * mu / kLn2)); };
+    const V a1 = slope(p.distance_tau), b1 = offset(p.distance_tau, p.distance_mu_px);
+    const V a2 = slope(p.direction_tau), b2 = offset(p.direction_tau, p.direction_mu_rad);
+    const V a3 = slope(p.radial_tau), b3 = offset(p.radial_tau, p.radial_mu_rad);
+    const V two_pi = L::set(static_cast<float>(kTwoPi)), largest = L::set(0x1p120f);
+    auto wrapped_abs = [&](V x) {   // |x wrapped into [-pi, pi)|, for x in (-2 pi, 2 pi)
+        const V a = L::abs(x);
+        return L::min(a, L::sub(two_pi, a));
     };
     // Whole vectors: the seed arrays are padded to a multiple of the width (coordinates 0,
     // minutia 0), and the lanes past nr land in the next row, computed after this one, or in
@@ -1282,8 +1293,9 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         const V d1 = L::abs(L::sub(L::sqrt(L::fmadd(dxa, dxa, L::mul(dya, dya))), L::sqrt(L::fmadd(dxb, dxb, L::mul(dyb, dyb)))));
         const V d2 = wrapped_abs(L::sub(deltat, L::loadu(delta + k)));
         const V d3 = wrapped_abs(radial(k));
-        const V denominator = L::mul(L::mul(term(d1, mu1, tau1), term(d2, mu2, tau2)), term(d3, mu3, tau3));
-        L::storeu(rho_t + k, L::div(one, denominator));
+        const V denominator = L::min(L::mul(L::mul(term(d1, a1, b1), term(d2, a2, b2)), term(d3, a3, b3)), largest);
+        const V guess = L::rcp(denominator);                     // and one Newton step
+        L::storeu(rho_t + k, L::fmadd(guess, L::fnmadd(denominator, guess, one), guess));
     }
 }
 #endif
