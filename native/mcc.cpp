@@ -134,6 +134,8 @@ struct DoubleLanes {
     }
     static unsigned ge(V l, V r) { return _mm512_cmp_pd_mask(l, r, _CMP_GE_OQ); }
     static unsigned le(V l, V r) { return _mm512_cmp_pd_mask(l, r, _CMP_LE_OQ); }
+    static V load_floats(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+    static void storeu(double* p, V x) { _mm512_storeu_pd(p, x); }
 #else
     using V = __m256d;
     static constexpr int width = 4;
@@ -146,6 +148,8 @@ struct DoubleLanes {
     }
     static unsigned ge(V l, V r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_GE_OQ))); }
     static unsigned le(V l, V r) { return static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(l, r, _CMP_LE_OQ))); }
+    static V load_floats(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+    static void storeu(double* p, V x) { _mm256_storeu_pd(p, x); }
 #endif
 };
 #endif
@@ -549,8 +553,10 @@ Prepared prepare(std::shared_ptr<const MccModel> model, const double* x, const d
             // the segment from k to i points the opposite way (one atan2 for both).
             const double forward = std::atan2(Yd[k] - Yd[i], Xd[k] - Xd[i]);
             const double backward = forward > 0 ? forward - kPi : forward + kPi;
-            t.radial[static_cast<std::size_t>(i) * n + k] = static_cast<float>(angle_diff(t.angled[i], forward));
-            if (k != i) t.radial[static_cast<std::size_t>(k) * n + i] = static_cast<float>(angle_diff(t.angled[k], backward));
+            // Row k holds d_R(m_i, m_k) over i (the transpose of eq. 20's table): the
+            // compatibility kernel reads it so, to write rho by columns (see compatibility()).
+            t.radial[static_cast<std::size_t>(k) * n + i] = static_cast<float>(angle_diff(t.angled[i], forward));
+            if (k != i) t.radial[static_cast<std::size_t>(i) * n + k] = static_cast<float>(angle_diff(t.angled[k], backward));
         }
     }
     return t;
@@ -579,9 +585,9 @@ void Scratch::reserve(int na, int nb) {
         lambda0.resize(m);
         lambda.resize(m);
         next.resize(m);
-        efficiency.resize(m);
+        efficiency.resize(m + kSeedPadding);    // also the relaxation's sums, stored by whole vectors
         best.resize(m);
-        rho.resize(static_cast<std::size_t>(m) * m + kSeedPadding);
+        rho.resize(static_cast<std::size_t>(m) * rho_stride(m) + kSeedPadding);
         for (auto* v : {&seed_ax, &seed_ay, &seed_bx, &seed_by, &seed_delta}) v->resize(m + kSeedPadding);
     }
 }
@@ -1244,7 +1250,7 @@ struct FloatLanes {
 #endif
 };
 
-// Row t of the compatibilities, L::width seed pairs k at a time (see compatibility()).
+// Row t of s.rho, the compatibilities rho(k, t), L::width seed pairs k at a time (see compatibility()).
 template <class L, class Radial>
 void compatibility_row(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
                        const float* delta, const Radial& radial, int t, int nr, float* rho_t) {
@@ -1285,8 +1291,7 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         return L::min(a, L::sub(two_pi, a));
     };
     // Whole vectors: the seed arrays are padded to a multiple of the width (coordinates 0,
-    // minutia 0), and the lanes past nr land in the next row, computed after this one, or in
-    // the slack after the last (compatibility()).
+    // minutia 0), and the lanes past nr land in the row's padding (Scratch::rho_stride).
     for (int k = 0; k < nr; k += L::width) {
         const V dxa = L::sub(L::loadu(ax + k), axt), dya = L::sub(L::loadu(ay + k), ayt);
         const V dxb = L::sub(L::loadu(bx + k), bxt), dyb = L::sub(L::loadu(by + k), byt);
@@ -1332,7 +1337,9 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
 // Z(d1), Z(d2), Z(d3) of the differences in distance (d1), relative direction (d2) and radial
 // angle (eq. 20, d3), computed as 1 / ((1 + e1)(1 + e2)(1 + e3)) with e_i = exp(-tau_i (d_i - mu_i));
 // rho(t, t) = 0. The seeds' coordinates and direction differences are gathered once, so
-// only d3 reads the per-template tables.
+// only d3 reads the per-template tables. Written by columns: row t of s.rho holds rho(k, t)
+// over k (d1 and d2 are symmetric in t and k, and the radial tables are stored transposed, so
+// the kernel of "row" t reads d_R(m_k, m_t)), which the relaxation reads a column at a time.
 [[gnu::noinline]] void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
     const MccParams& p = a.model->params;
     const int* rows = s.rows.data();
@@ -1350,7 +1357,7 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
         delta[k] = static_cast<float>(angle_diff(a.angled[rows[k]], b.angled[cols[k]]));   // in [-pi, pi)
     }
     // The vector kernels read whole vectors: up to Scratch::kSeedPadding entries past nr, harmless values
-    // (minutia 0 exists: nr > 0). Their results land past each row's end (see compatibility_row).
+    // (minutia 0 exists: nr > 0). Their results land in each row's padding (see compatibility_row).
     for (int k = nr; k < nr + Scratch::kSeedPadding; ++k) {
         ax[k] = ay[k] = bx[k] = by[k] = delta[k] = 0.0f;
         s.rows[k] = s.cols[k] = 0;
@@ -1361,7 +1368,7 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
     for (int t = 0; t < nr; ++t) {
         const float* rad_a = a.radial.data() + static_cast<std::size_t>(rows[t]) * a.n;
         const float* rad_b = b.radial.data() + static_cast<std::size_t>(cols[t]) * b.n;
-        float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
+        float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * Scratch::rho_stride(nr);
 #if BASMA_AVX512_POPCNT || BASMA_AVX2
         // The radial angles of L::width pairs by gathers (AVX2: scalar loads).
         auto gathered = [&](int k) { return FloatLanes::sub(FloatLanes::gather(rad_a, rows + k), FloatLanes::gather(rad_b, cols + k)); };
@@ -1395,38 +1402,46 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
     }
 }
 
-// sum_k rho_t[k] * lambda[k], the support of one pair in eq. 19 (independent partial sums, so
-// the loop is not bound by the latency of one chain of additions).
-inline double support(const float* rho_t, const double* lambda, int nr) {
-#if BASMA_AVX512_POPCNT
-    __m512d acc = _mm512_setzero_pd();
-    int k = 0;
-    for (; k + 8 <= nr; k += 8) {
-        acc = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(rho_t + k)), _mm512_loadu_pd(lambda + k), acc);
+// One iteration of the relaxation (MCC eq. 19) for the pairs t in [t0, t0 + width * V):
+// sums[t] = sum_k rho(t, k) lambda[k], column k of rho being row k of s.rho (see compatibility()),
+// so that lanes are pairs t and each lambda[k] is broadcast once: V independent sums, no
+// horizontal reduction. Lanes past nr sum harmless finite padding; their results are not read.
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+template <int V>
+void supports(const float* rho, int stride, const double* lambda, int nr, int t0, double* sums) {
+    using L = DoubleLanes;
+    typename L::V acc[V];
+    for (int j = 0; j < V; ++j) acc[j] = L::set(0.0);
+    for (int k = 0; k < nr; ++k) {
+        const typename L::V lk = L::set(lambda[k]);
+        const float* column = rho + static_cast<std::size_t>(k) * stride + t0;
+        for (int j = 0; j < V; ++j) acc[j] = L::fmadd(L::load_floats(column + L::width * j), lk, acc[j]);
     }
-    const __mmask8 rest = static_cast<__mmask8>((1u << (nr - k)) - 1u);
-    acc = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(rest, rho_t + k)), _mm512_maskz_loadu_pd(rest, lambda + k), acc);
-    return _mm512_reduce_add_pd(acc);
-#elif BASMA_AVX2
-    __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0;
-    int k = 0;
-    for (; k + 8 <= nr; k += 8) {
-        acc0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(rho_t + k)), _mm256_loadu_pd(lambda + k), acc0);
-        acc1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(rho_t + k + 4)), _mm256_loadu_pd(lambda + k + 4), acc1);
+    for (int j = 0; j < V; ++j) L::storeu(sums + t0 + L::width * j, acc[j]);
+}
+#endif
+
+void supports(const float* rho, int stride, const double* lambda, int nr, double* sums) {
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+    constexpr int width = DoubleLanes::width;
+    for (int t0 = 0; t0 < nr; t0 += 8 * width) {
+        switch (std::min(8, (nr - t0 + width - 1) / width)) {
+            case 1: supports<1>(rho, stride, lambda, nr, t0, sums); break;
+            case 2: supports<2>(rho, stride, lambda, nr, t0, sums); break;
+            case 3: supports<3>(rho, stride, lambda, nr, t0, sums); break;
+            case 4: supports<4>(rho, stride, lambda, nr, t0, sums); break;
+            case 5: supports<5>(rho, stride, lambda, nr, t0, sums); break;
+            case 6: supports<6>(rho, stride, lambda, nr, t0, sums); break;
+            case 7: supports<7>(rho, stride, lambda, nr, t0, sums); break;
+            default: supports<8>(rho, stride, lambda, nr, t0, sums); break;
+        }
     }
-    alignas(32) double lanes[4];
-    _mm256_store_pd(lanes, _mm256_add_pd(acc0, acc1));
-    double total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for (; k < nr; ++k) total += static_cast<double>(rho_t[k]) * lambda[k];
-    return total;
 #else
-    double acc[4] = {0.0, 0.0, 0.0, 0.0};
-    int k = 0;
-    for (; k + 4 <= nr; k += 4) {
-        for (int j = 0; j < 4; ++j) acc[j] += static_cast<double>(rho_t[k + j]) * lambda[k + j];
+    std::fill(sums, sums + nr, 0.0);
+    for (int k = 0; k < nr; ++k) {
+        const float* column = rho + static_cast<std::size_t>(k) * stride;
+        for (int t = 0; t < nr; ++t) sums[t] += static_cast<double>(column[t]) * lambda[k];
     }
-    for (; k < nr; ++k) acc[0] += static_cast<double>(rho_t[k]) * lambda[k];
-    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 #endif
 }
 
@@ -1450,11 +1465,10 @@ double score(const Prepared& a, const Prepared& b, Scratch& s) {
     std::copy(s.lambda0.begin(), s.lambda0.begin() + nr, lambda);
     const double w = p.relaxation_weight;
     const double norm = 1.0 / std::max(nr - 1, 1);
+    double* sums = s.efficiency.data();                    // free until the efficiencies below
     for (int it = 0; it < p.relaxation_iterations; ++it) {
-        for (int t = 0; t < nr; ++t) {
-            const float* rho_t = s.rho.data() + static_cast<std::size_t>(t) * nr;
-            next[t] = w * lambda[t] + (1.0 - w) * support(rho_t, lambda, nr) * norm;
-        }
+        supports(s.rho.data(), Scratch::rho_stride(nr), lambda, nr, sums);
+        for (int t = 0; t < nr; ++t) next[t] = w * lambda[t] + (1.0 - w) * sums[t] * norm;
         std::swap(lambda, next);
     }
     // Efficiency (eq. 22) picks the n_P pairs whose score held up best; the global score is

@@ -73,7 +73,7 @@ struct Prepared {
     std::vector<int> value_count, valid_count;   // per cylinder: set bits of its values and of its validity
     // n cylinders, each [values: words][valid: words].
     std::unique_ptr<std::uint64_t[], void (*)(void*)> bits{nullptr, nullptr};
-    std::vector<float> radial;           // n x n, d_R(m_i, m_k) (MCC eq. 20)
+    std::vector<float> radial;           // n x n, row k: d_R(m_i, m_k) over i (MCC eq. 20, transposed)
     // Usable cylinders in increasing direction (the direction windows of eq. 17).
     std::vector<int> by_angle;           // minutia index per sorted position
     std::vector<double> sorted_angle;    // their directions
@@ -140,7 +140,10 @@ struct Scratch {
     static constexpr int kSeedPadding = 16;
     std::vector<int> rows, cols;
     std::vector<double> lambda0, lambda, next, efficiency;
-    std::vector<float> rho;                    // n_R x n_R compatibilities
+    // The n_R x n_R compatibilities by columns: row k holds rho(t, k) for every t, rows
+    // rho_stride(n_R) entries apart (entries past n_R: finite padding).
+    std::vector<float> rho;
+    static int rho_stride(int nr) { return (nr + kSeedPadding - 1) / kSeedPadding * kSeedPadding; }
     std::vector<float> seed_ax, seed_ay, seed_bx, seed_by, seed_delta;   // the seeds' geometry
     std::vector<int> best;
     void reserve(int na, int nb);
