@@ -1152,12 +1152,27 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
     // The largest entry of a row in the free columns (ties: the lowest candidate minutia), or -1 for an empty row.
     auto row_top = [&](int r) {
         const std::int64_t* row = gamma + static_cast<std::ptrdiff_t>(r) * stride;
+#if BASMA_AVX512_POPCNT
+        // One pass: per lane, the largest entry so far and the lowest minutia holding it.
+        __m512i best = _mm512_setzero_si512(), who = _mm512_set1_epi64(kNone);
+        for (int q = 0; q < stride; q += 8) {        // stride: a multiple of 8
+            const __m512i x = _mm512_and_si512(_mm512_loadu_si512(row + q), _mm512_loadu_si512(column_live + q));
+            const __m512i m = _mm512_loadu_si512(minutia + q);
+            const __mmask8 above = _mm512_cmpgt_epi64_mask(x, best), equal = _mm512_cmpeq_epi64_mask(x, best);
+            who = _mm512_mask_min_epi64(_mm512_mask_mov_epi64(who, above, m), equal, who, m);
+            best = _mm512_max_epi64(x, best);
+        }
+        const std::int64_t top = _mm512_reduce_max_epi64(best);
+        if (top == 0) return -1;
+        return s.column_of[_mm512_mask_reduce_min_epi64(_mm512_cmpeq_epi64_mask(best, _mm512_set1_epi64(top)), who)];
+#else
         std::int64_t top = 0;
         for (int q = 0; q < stride; ++q) top = std::max(top, row[q] & column_live[q]);
         if (top == 0) return -1;
         std::int64_t lowest = kNone;
         for (int q = 0; q < stride; ++q) lowest = std::min(lowest, (row[q] & column_live[q]) == top ? minutia[q] : kNone);
         return s.column_of[lowest];
+#endif
     };
     bool first_round = true;
     while (lives > 0) {
@@ -1196,12 +1211,22 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
         lives = kept;
         for (int t = before; t < picked; ++t) column_live[s.picked_column[t]] = 0;
     }
-    // The greedy order: value descending, then row ascending (a strict order: each row is taken
-    // once). Each pair goes to its rank, the number of pairs before it, counted over all pairs:
-    // no comparison sort, whose branches go either way at random.
+    // The seeds stay in the order they were taken unless a cap keeps only the first `want` of
+    // the greedy order: value descending, then row ascending (a strict order: each row is taken
+    // once; score() breaks its ties by it, so that the order of the arrays does not matter). Each
+    // pair then goes to its rank, the number of pairs before it, counted over all pairs: no
+    // comparison sort, whose branches go either way at random.
     const std::int64_t* value = reinterpret_cast<const std::int64_t*>(s.picked_value.data());
     const int* picked_row = s.picked_row.data();
     const int nr = std::min(picked, want);
+    if (nr == picked) {
+        for (int t = 0; t < picked; ++t) {
+            s.rows[t] = picked_row[t];
+            s.cols[t] = static_cast<int>(minutia[s.picked_column[t]]);
+            std::memcpy(&s.lambda0[t], &value[t], sizeof(double));
+        }
+        return nr;
+    }
     for (int t = 0; t < picked; ++t) {
         const std::int64_t v = value[t];
         const int row = picked_row[t];
@@ -1479,7 +1504,14 @@ double score(const Prepared& a, const Prepared& b, Scratch& s) {
     for (int t = 0; t < nr; ++t) s.efficiency[t] = lambda[t] / s.lambda0[t];
     const int take = std::min(np, nr);
     const double* eff = s.efficiency.data();
-    auto better = [eff](int l, int r) { return eff[l] > eff[r] || (eff[l] == eff[r] && l < r); };
+    // Ties (pairs without support all keep w^n_rel of their similarity) go by the greedy
+    // order of the seeds: similarity descending, then probe minutia ascending.
+    const double* initial = s.lambda0.data();
+    const int* rows = s.rows.data();
+    auto better = [eff, initial, rows](int l, int r) {
+        return eff[l] > eff[r] ||
+               (eff[l] == eff[r] && (initial[l] > initial[r] || (initial[l] == initial[r] && rows[l] < rows[r])));
+    };
     int* best = s.best.data();
     int kept = 0;                                          // best[0 .. kept) in decreasing order
     for (int t = 0; t < nr; ++t) {
