@@ -724,6 +724,7 @@ inline BlockCounts block_counts(const Prepared& a, int i, const Prepared::Group&
     const std::uint64_t* ca = a.values(i);
     const std::uint64_t* va = a.valid(i);
     __m512i count_a = _mm512_setzero_si512(), count_b = count_a, count_both = count_a;
+#pragma GCC unroll 2    // measured 3 % faster on Zen 5 than 1 (3 and 4 no better than 2)
     for (int w = 0; w < words; ++w) {
         const __m512i xa = _mm512_set1_epi64(static_cast<long long>(ca[w]));
         const __m512i cb = _mm512_loadu_si512(group.values(w, k0));
