@@ -1277,9 +1277,23 @@ struct FloatLanes {
 #endif
 };
 
+// The three sigmoids of eq. 21 as 1 + 2^y, y = slope d + offset: -tau (d - mu) in base 2, so
+// slope -tau / ln 2 and offset tau mu / ln 2 (computed once per comparison, not per row).
+struct Sigmoids {
+    float slope[3], offset[3];
+    explicit Sigmoids(const MccParams& p) {
+        const double tau[3] = {p.distance_tau, p.direction_tau, p.radial_tau};
+        const double mu[3] = {p.distance_mu_px, p.direction_mu_rad, p.radial_mu_rad};
+        for (int i = 0; i < 3; ++i) {
+            slope[i] = static_cast<float>(-tau[i] / kLn2);
+            offset[i] = static_cast<float>(tau[i] * mu[i] / kLn2);
+        }
+    }
+};
+
 // Row t of s.rho, the compatibilities rho(k, t), L::width seed pairs k at a time (see compatibility()).
 template <class L, class Radial>
-void compatibility_row(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
+void compatibility_row(const Sigmoids& z, const float* ax, const float* ay, const float* bx, const float* by,
                        const float* delta, const Radial& radial, int t, int nr, float* rho_t) {
     using V = typename L::V;
     const V axt = L::set(ax[t]), ayt = L::set(ay[t]), bxt = L::set(bx[t]), byt = L::set(by[t]);
@@ -1306,12 +1320,9 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
         const V r = L::fmadd(f2, L::fmadd(f2, high, middle), low);
         return L::add(one, L::add_exponent(r, t));
     };
-    // -tau (d - mu) in base 2: slope -tau / ln 2, offset tau mu / ln 2.
-    auto slope = [](double tau) { return L::set(static_cast<float>(-tau / kLn2)); };
-    auto offset = [](double tau, double mu) { return L::set(static_cast<float>(tau * mu / kLn2)); };
-    const V a1 = slope(p.distance_tau), b1 = offset(p.distance_tau, p.distance_mu_px);
-    const V a2 = slope(p.direction_tau), b2 = offset(p.direction_tau, p.direction_mu_rad);
-    const V a3 = slope(p.radial_tau), b3 = offset(p.radial_tau, p.radial_mu_rad);
+    const V a1 = L::set(z.slope[0]), b1 = L::set(z.offset[0]);
+    const V a2 = L::set(z.slope[1]), b2 = L::set(z.offset[1]);
+    const V a3 = L::set(z.slope[2]), b3 = L::set(z.offset[2]);
     const V two_pi = L::set(static_cast<float>(kTwoPi)), largest = L::set(0x1p120f);
     auto wrapped_abs = [&](V x) {   // |x wrapped into [-pi, pi)|, for x in (-2 pi, 2 pi)
         const V a = L::abs(x);
@@ -1337,7 +1348,7 @@ void compatibility_row(const MccParams& p, const float* ax, const float* ay, con
 // each (up to 32 P entries, zeros past n): a lane's entry is picked from the 32-entry register
 // pair its index's bits 5 and up name (vpermt2ps), instead of a 16-lane gather.
 template <int P>
-void compatibility_row_in_registers(const MccParams& p, const float* ax, const float* ay, const float* bx, const float* by,
+void compatibility_row_in_registers(const Sigmoids& z, const float* ax, const float* ay, const float* bx, const float* by,
                                     const float* delta, const int* rows, const int* cols, const float* rad_a, int na,
                                     const float* rad_b, int nb, int t, int nr, float* rho_t) {
     __m512 ra[2 * P], rb[2 * P];
@@ -1356,7 +1367,7 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
         return out;
     };
     auto radial = [&](int k) { return _mm512_sub_ps(pick(ra, _mm512_loadu_si512(rows + k)), pick(rb, _mm512_loadu_si512(cols + k))); };
-    compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, radial, t, nr, rho_t);
+    compatibility_row<FloatLanes>(z, ax, ay, bx, by, delta, radial, t, nr, rho_t);
 }
 #endif
 
@@ -1369,6 +1380,9 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
 // the kernel of "row" t reads d_R(m_k, m_t)), which the relaxation reads a column at a time.
 [[gnu::noinline]] void compatibility(const Prepared& a, const Prepared& b, int nr, Scratch& s) {
     const MccParams& p = a.model->params;
+#if BASMA_AVX512_POPCNT || BASMA_AVX2
+    const Sigmoids z(p);
+#endif
     const int* rows = s.rows.data();
     const int* cols = s.cols.data();
     float* ax = s.seed_ax.data();
@@ -1406,14 +1420,14 @@ void compatibility_row_in_registers(const MccParams& p, const float* ax, const f
             prefetch_bytes<3>(b.radial.data() + static_cast<std::size_t>(cols[t + 1]) * b.n, b.n * sizeof(float));
         }
         switch (pairs) {
-            case 1: compatibility_row_in_registers<1>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
-            case 2: compatibility_row_in_registers<2>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
-            case 3: compatibility_row_in_registers<3>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
-            case 4: compatibility_row_in_registers<4>(p, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
-            default: compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, gathered, t, nr, rho_t);   // over 128 minutiae
+            case 1: compatibility_row_in_registers<1>(z, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 2: compatibility_row_in_registers<2>(z, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 3: compatibility_row_in_registers<3>(z, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            case 4: compatibility_row_in_registers<4>(z, ax, ay, bx, by, delta, rows, cols, rad_a, a.n, rad_b, b.n, t, nr, rho_t); break;
+            default: compatibility_row<FloatLanes>(z, ax, ay, bx, by, delta, gathered, t, nr, rho_t);   // over 128 minutiae
         }
 #elif BASMA_AVX2
-        compatibility_row<FloatLanes>(p, ax, ay, bx, by, delta, gathered, t, nr, rho_t);
+        compatibility_row<FloatLanes>(z, ax, ay, bx, by, delta, gathered, t, nr, rho_t);
 #else
         for (int k = 0; k < nr; ++k) {
             const float dxa = ax[k] - ax[t], dya = ay[k] - ay[t], dxb = bx[k] - bx[t], dyb = by[k] - by[t];
