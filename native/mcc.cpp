@@ -577,6 +577,7 @@ void Scratch::reserve(int na, int nb) {
     if (static_cast<int>(rows.size()) < m + kSeedPadding) {
         column_of.resize(m);
         live.resize(m);
+        stale.resize(m);
         row_best.resize(m);
         picked_row.resize(m);
         picked_column.resize(m);
@@ -1180,14 +1181,19 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
         // Row maxima: every row in the first round, then the rows whose largest entry was in a
         // column taken since (entries only disappear, so the others keep theirs); rows left
         // without entries leave.
+        // (Lists built without branches: whether a row's maximum is stale goes either way at random.)
+        int stale = 0;
+        for (int l = 0; l < lives; ++l) {
+            const int r = s.live[l];
+            s.stale[stale] = r;
+            stale += first_round || !column_live[s.row_best[r]];
+        }
+        for (int u = 0; u < stale; ++u) s.row_best[s.stale[u]] = row_top(s.stale[u]);
         int kept = 0;
         for (int l = 0; l < lives; ++l) {
             const int r = s.live[l];
-            if (first_round || !column_live[s.row_best[r]]) {
-                s.row_best[r] = row_top(r);
-                if (s.row_best[r] < 0) continue;
-            }
-            s.live[kept++] = r;
+            s.live[kept] = r;
+            kept += s.row_best[r] >= 0;
         }
         first_round = false;
         lives = kept;
