@@ -578,6 +578,8 @@ void Scratch::reserve(int na, int nb) {
         column_of.resize(m);
         live.resize(m);
         stale.resize(m);
+        for (auto& w : window_begin) w.resize(m + 8);
+        for (auto& w : window_end) w.resize(m + 8);
         row_best.resize(m);
         picked_row.resize(m);
         picked_column.resize(m);
@@ -693,6 +695,39 @@ int direction_window(const double* sorted, int nb, double theta, double limit, i
     last[1] = std::min(first[0], count_below<true>(sorted, nb, hi - kTwoPi));
     return 2;
 }
+
+#if BASMA_AVX512_POPCNT
+// The windows of direction_window() for many probe directions theta[0 .. rows) at once, each as
+// one run [begin, end) of positions of a group (a wrapped window continues into the stored
+// copy: end = count + its second range's end). Lanes are 8 probe directions and each candidate
+// direction is compared with all of them, instead of two vector counts over the candidates per
+// probe direction (whose serial popcounts and sums were about a tenth of the local
+// similarities' time). Same comparisons, same windows. limit < pi; theta, begin and end have
+// room for rows rounded up to 8.
+void group_windows(const double* theta, int rows, const double* sorted, int count, double limit, int* begin, int* end) {
+    const __m512d two_pi = _mm512_set1_pd(kTwoPi), zero = _mm512_setzero_pd();
+    for (int u = 0; u < rows; u += 8) {
+        const __mmask8 lanes = static_cast<__mmask8>((1u << std::min(rows - u, 8)) - 1u);
+        __m512d lo = _mm512_sub_pd(_mm512_sub_pd(_mm512_maskz_loadu_pd(lanes, theta + u), _mm512_set1_pd(limit)), _mm512_set1_pd(1e-9));
+        lo = _mm512_mask_add_pd(lo, _mm512_cmp_pd_mask(lo, zero, _CMP_LT_OQ), lo, two_pi);
+        __m512d hi = _mm512_add_pd(_mm512_add_pd(lo, _mm512_set1_pd(2 * limit)), _mm512_set1_pd(2e-9));
+        const __mmask8 wraps = _mm512_cmp_pd_mask(hi, two_pi, _CMP_GE_OQ);
+        hi = _mm512_mask_sub_pd(hi, wraps, hi, two_pi);
+        __m512i below = _mm512_setzero_si512(), within = below;
+        const __m512i one = _mm512_set1_epi64(1);
+        for (int k = 0; k < count; ++k) {
+            const __m512d d = _mm512_set1_pd(sorted[k]);
+            below = _mm512_mask_add_epi64(below, _mm512_cmp_pd_mask(d, lo, _CMP_LT_OQ), below, one);
+            within = _mm512_mask_add_epi64(within, _mm512_cmp_pd_mask(d, hi, _CMP_LE_OQ), within, one);
+        }
+        // Not wrapped: [below, max(below, within)); wrapped: [below, count + min(below, within)).
+        const __m512i last = _mm512_mask_add_epi64(_mm512_max_epi64(below, within), wraps,
+                                                   _mm512_min_epi64(below, within), _mm512_set1_epi64(count));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(begin + u), _mm512_cvtepi64_epi32(below));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(end + u), _mm512_cvtepi64_epi32(last));
+    }
+}
+#endif
 
 #if !BASMA_AVX512_POPCNT && !BASMA_AVX2
 // Set bits of x & y[p] for P vectors y[0 .. P) of `words` words (x read once): the popcounts of
@@ -904,6 +939,16 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     for (int q = columns; q < s.stride; ++q) s.column_minutia[q] = std::numeric_limits<std::int64_t>::max();
     for (int q = 0; q < columns; ++q) s.column_of[s.column_minutia[q]] = q;
     std::fill(s.gamma.begin(), s.gamma.begin() + static_cast<std::size_t>(a.n) * s.stride, 0);
+#if BASMA_AVX512_POPCNT
+    // Every probe row's window in both groups (rows in the order of the loop below).
+    const bool windows = limit < kPi;
+    if (windows) {
+        for (int g = 0; g < 2; ++g) {
+            group_windows(a.sorted_angle.data(), a.usable_count, b.groups[g].sorted_angle.data(), b.groups[g].count, limit,
+                          s.window_begin[g].data(), s.window_end[g].data());
+        }
+    }
+#endif
 #if BASMA_AVX512_POPCNT || BASMA_AVX2
     // The probe's usable cylinders in increasing direction: consecutive rows then have nearly
     // the same windows and block counts (the same candidate lines in cache, loop counts the
@@ -916,7 +961,9 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
         if (!a.usable[i]) continue;
 #endif
         const double theta = a.angled[i];
+#if !BASMA_AVX512_POPCNT
         int first[2], last[2];
+#endif
         std::uint64_t* row = s.gamma.data() + static_cast<std::size_t>(i) * s.stride;
 #if !BASMA_AVX512_POPCNT && !BASMA_AVX2
         const std::uint64_t* ca = a.values(i);
@@ -989,8 +1036,12 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
             const Prepared::Group& group = b.groups[g];
             std::uint64_t* group_row = row + (g == 0 ? 0 : b.groups[0].count);
             // The window as one run of positions (a wrapped one continues into the copy).
+#if BASMA_AVX512_POPCNT
+            const int begin = windows ? s.window_begin[g][u] : 0, end = windows ? s.window_end[g][u] : group.count;
+#else
             const int ranges = direction_window(group.sorted_angle.data(), group.count, theta, limit, first, last);
             const int begin = first[0], end = ranges == 1 ? last[0] : group.count + last[1];
+#endif
             for (int k0 = begin; k0 < end; k0 += lanes) {
 #if BASMA_AVX2
                 HalfCounts counts[2];

@@ -134,6 +134,7 @@ struct Scratch {
     std::vector<std::int64_t> column_max, column_best;   // the seed selection's column maxima
     std::vector<std::int64_t> column_live;               // ... and its free columns (all ones) and taken ones (0)
     std::vector<int> live, stale, row_best, picked_row, picked_column;
+    std::vector<int> window_begin[2], window_end[2];     // each probe row's direction window per group
     std::vector<std::uint64_t> picked_value;
     // The seeds, in decreasing similarity; these arrays and rho have kSeedPadding entries of
     // slack (the compatibility kernel reads and writes whole vectors).
