@@ -1184,8 +1184,9 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
 // without sorting Gamma: with a strict order on the entries, the greedy matching is the one
 // built by repeatedly taking every locally dominant entry, the largest both of its row and of
 // its column, and deleting their rows and columns (Preis, STACS 1999). Each round is a few
-// vector passes over the live rows; about 6 rounds match a template pair. The pairs taken are
-// then put in the greedy order, and the first `want` kept (the greedy stops there). Returns n_R.
+// vector passes over the live rows; about 6 rounds match a template pair. The pairs taken stay
+// in the order taken, unless more than `want` were: then the first `want` of the greedy order
+// are kept (the greedy stops there). Returns n_R.
 [[gnu::noinline]] int select_seeds(const Prepared& a, int want, Scratch& s) {
     std::int64_t* gamma = reinterpret_cast<std::int64_t*>(s.gamma.data());   // non-negative doubles' bits
     const int stride = s.stride;
