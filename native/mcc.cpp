@@ -646,21 +646,15 @@ void local_similarities(const Prepared& a, const Prepared& b, double* out) {
 
 namespace {
 
+#if !BASMA_AVX512_POPCNT
 // The entries of sorted[0 .. n) below value (OrEqual: not above it), i.e. the position
-// std::lower_bound (std::upper_bound) finds. The SIMD builds count them with vector compares: a
+// std::lower_bound (std::upper_bound) finds. The AVX2 build counts them with vector compares: a
 // binary search's branches are taken at random, about half of them mispredicted, and each
-// probe cylinder looks up two windows. Their arrays hold at least n + 8 entries (Prepared::Group).
+// probe cylinder looks up two windows. Its arrays hold at least n + 8 entries (Prepared::Group).
+// (AVX-512 builds compute every row's windows at once: group_windows() below.)
 template <bool OrEqual>
 inline int count_below(const double* sorted, int n, double value) {
-#if BASMA_AVX512_POPCNT
-    const __m512d v = _mm512_set1_pd(value);
-    int count = 0;
-    for (int k = 0; k < n; k += 8) {
-        const __mmask8 lanes = static_cast<__mmask8>((1u << std::min(n - k, 8)) - 1u);
-        count += __builtin_popcount(_mm512_mask_cmp_pd_mask(lanes, _mm512_loadu_pd(sorted + k), v, OrEqual ? _CMP_LE_OQ : _CMP_LT_OQ));
-    }
-    return count;
-#elif BASMA_AVX2
+#if BASMA_AVX2
     const __m256d v = _mm256_set1_pd(value);
     int count = 0;
     for (int k = 0; k < n; k += 4) {
@@ -695,9 +689,10 @@ int direction_window(const double* sorted, int nb, double theta, double limit, i
     last[1] = std::min(first[0], count_below<true>(sorted, nb, hi - kTwoPi));
     return 2;
 }
+#endif
 
 #if BASMA_AVX512_POPCNT
-// The windows of direction_window() for many probe directions theta[0 .. rows) at once, each as
+// The windows of direction_window() (the other builds) for many probe directions theta[0 .. rows) at once, each as
 // one run [begin, end) of positions of a group (a wrapped window continues into the stored
 // copy: end = count + its second range's end). Lanes are 8 probe directions and each candidate
 // direction is compared with all of them, instead of two vector counts over the candidates per
@@ -924,8 +919,10 @@ int similarity_matrix(const Prepared& a, const Prepared& b, Scratch& s) {
     const int all_cells = section_cells * p.angular_cells;
     const double min_matchable = p.min_matchable_cells * all_cells;
     const double limit = p.max_direction_diff_rad;
-    const double* root = a.model->root.data();
     constexpr int lanes = Prepared::kLanes;
+#if !BASMA_AVX512_POPCNT && !BASMA_AVX2
+    const double* root = a.model->root.data();          // the scalar build's norms (MCC section 4.1)
+#endif
 #if BASMA_AVX512_POPCNT || BASMA_AVX2
     const int columns = b.usable_count;                 // group 0, then group 1, each by direction
     for (int g = 0, q = 0; g < 2; ++g) {
