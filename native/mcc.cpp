@@ -1306,8 +1306,8 @@ struct FloatLanes {
     BASMA_COMMON_LANE_OPS(_mm512, ps, float)
     static V abs(V x) { return _mm512_abs_ps(x); }
     static V rcp(V x) { return _mm512_rcp14_ps(x); }       // 1 / x to 2^-14 relative
-    static V add_exponent(V r, V t) {   // r * 2^(t's low bits as an integer), no overflow
-        return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(r), _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
+    static V add_exponent(V r, V n) {   // r * 2^(n's low mantissa bits as an integer), no overflow
+        return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(r), _mm512_slli_epi32(_mm512_castps_si512(n), 23)));
     }
     static V loadu(const float* p) { return _mm512_loadu_ps(p); }
     static V gather(const float* base, const int* index) {
@@ -1320,8 +1320,8 @@ struct FloatLanes {
     BASMA_COMMON_LANE_OPS(_mm256, ps, float)
     static V abs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
     static V rcp(V x) { return _mm256_rcp_ps(x); }         // 1 / x to 1.5 * 2^-12 relative
-    static V add_exponent(V r, V t) {   // r * 2^(t's low bits as an integer), no overflow
-        return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(r), _mm256_slli_epi32(_mm256_castps_si256(t), 23)));
+    static V add_exponent(V r, V n) {   // r * 2^(n's low mantissa bits as an integer), no overflow
+        return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(r), _mm256_slli_epi32(_mm256_castps_si256(n), 23)));
     }
     static V loadu(const float* p) { return _mm256_loadu_ps(p); }
     static V gather(const float* base, const int* index) {   // scalar loads: vgatherdps is slow on AMD Zen
@@ -1354,7 +1354,7 @@ void compatibility_row(const Sigmoids& z, const float* ax, const float* ay, cons
     const V axt = L::set(ax[t]), ayt = L::set(ay[t]), bxt = L::set(bx[t]), byt = L::set(by[t]);
     const V deltat = L::set(delta[t]), one = L::set(1.0f);
     // 1 + e^(-tau (d - mu)) = 1 + 2^y, y = a d + b: y's integer part n by the round-to-nearest
-    // of a float add (t = y + 1.5 * 2^23 holds n in its low mantissa bits), 2^(y - n) by its
+    // of a float add (shifted = y + 1.5 * 2^23 holds n in its low mantissa bits), 2^(y - n) by its
     // polynomial (|y - n| <= 1/2: to about 2e-7 relative), times 2^n by an
     // integer add to the exponent bits. y is clamped to [-60, 100] (below, 1 + 2^y is 1 in
     // floats) and the product of the three terms to 2^120, so that its reciprocal is a normal
@@ -1365,15 +1365,15 @@ void compatibility_row(const Sigmoids& z, const float* ax, const float* ay, cons
     const V magic = L::set(12582912.0f);
     auto term = [&](V d, V slope, V offset) {
         const V y = L::min(L::max(L::fmadd(d, slope, offset), L::set(-60.0f)), L::set(100.0f));
-        const V t = L::add(y, magic);
-        const V f = L::sub(y, L::sub(t, magic));
+        const V shifted = L::add(y, magic);
+        const V f = L::sub(y, L::sub(shifted, magic));
         // Estrin's scheme: three short chains instead of one of five dependent FMAs.
         const V f2 = L::mul(f, f);
         const V low = L::fmadd(f, L::set(kExp2Poly[1]), L::set(kExp2Poly[0]));
         const V middle = L::fmadd(f, L::set(kExp2Poly[3]), L::set(kExp2Poly[2]));
         const V high = L::fmadd(f, L::set(kExp2Poly[5]), L::set(kExp2Poly[4]));
         const V r = L::fmadd(f2, L::fmadd(f2, high, middle), low);
-        return L::add(one, L::add_exponent(r, t));
+        return L::add(one, L::add_exponent(r, shifted));
     };
     const V a1 = L::set(z.slope[0]), b1 = L::set(z.offset[0]);
     const V a2 = L::set(z.slope[1]), b2 = L::set(z.offset[1]);
