@@ -1275,12 +1275,13 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
     const std::int64_t* value = reinterpret_cast<const std::int64_t*>(s.picked_value.data());
     const int* picked_row = s.picked_row.data();
     const int nr = std::min(picked, want);
+    auto place = [&](int t, int seed) {           // pair t taken becomes seed `seed`
+        s.rows[seed] = picked_row[t];
+        s.cols[seed] = static_cast<int>(minutia[s.picked_column[t]]);
+        std::memcpy(&s.lambda0[seed], &value[t], sizeof(double));
+    };
     if (nr == picked) {
-        for (int t = 0; t < picked; ++t) {
-            s.rows[t] = picked_row[t];
-            s.cols[t] = static_cast<int>(minutia[s.picked_column[t]]);
-            std::memcpy(&s.lambda0[t], &value[t], sizeof(double));
-        }
+        for (int t = 0; t < picked; ++t) place(t, t);
         return nr;
     }
     for (int t = 0; t < picked; ++t) {
@@ -1288,11 +1289,7 @@ void column_maxima(const std::int64_t* gamma, int stride, const int* live, int l
         const int row = picked_row[t];
         int rank = 0;
         for (int u = 0; u < picked; ++u) rank += (value[u] > v) | ((value[u] == v) & (picked_row[u] < row));
-        if (rank < nr) {
-            s.rows[rank] = row;
-            s.cols[rank] = static_cast<int>(minutia[s.picked_column[t]]);
-            std::memcpy(&s.lambda0[rank], &value[t], sizeof(double));
-        }
+        if (rank < nr) place(t, rank);
     }
     return nr;
 }

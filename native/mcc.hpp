@@ -136,8 +136,9 @@ struct Scratch {
     std::vector<int> live, stale, row_best, picked_row, picked_column;
     std::vector<int> window_begin[2], window_end[2];     // each probe row's direction window per group
     std::vector<std::uint64_t> picked_value;
-    // The seeds, in decreasing similarity; these arrays and rho have kSeedPadding entries of
-    // slack (the compatibility kernel reads and writes whole vectors).
+    // The seeds, in the order the selection took them (in decreasing similarity only when a
+    // max_seeds cap truncated them); these arrays and rho have kSeedPadding entries of slack
+    // (the compatibility kernel reads and writes whole vectors).
     static constexpr int kSeedPadding = 16;
     std::vector<int> rows, cols;
     std::vector<double> lambda0, lambda, next, efficiency;
